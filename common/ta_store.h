@@ -1,0 +1,64 @@
+/*
+ * NAME
+ *	ta_store 3h
+ * SUMMARY
+ *	the compiled tenant store: open read-only, look up a login
+ * SYNOPSIS
+ *	int  ta_store_open(const char *path, ta_store_t **out, char *err, size_t errlen);
+ *	int  ta_store_refresh(ta_store_t *st, char *err, size_t errlen);
+ *	int  ta_store_lookup(ta_store_t *st, ta_str_t login, ta_tenant_t **out,
+ *	                     char *err, size_t errlen);
+ *	void ta_tenant_free(ta_tenant_t *t);
+ *	void ta_store_close(ta_store_t *st);
+ *	int  ta_store_compile(const char *source, const char *store,
+ *	                      const ta_compile_opts_t *opts, char *err, size_t errlen);
+ * DESCRIPTION
+ *	The store is a tinycdb file (see README for why) written by
+ *	ta_store_compile() from the human-edited source, to a temporary file
+ *	that is renamed into place, so readers never see a half-written store.
+ *
+ *	ta_store_open() maps it read-only and checks its header (magic,
+ *	format version). Lookups cost the same whatever the tenant count.
+ *	ta_store_refresh() stats the path at most once a second and, when the
+ *	file was replaced, maps the new one; a failed refresh keeps the old
+ *	mapping and reports the error.
+ *
+ *	ta_store_lookup() finds the tenant acting for an SMTP AUTH login and
+ *	returns a record in one allocation (free it with ta_tenant_free());
+ *	its strings stay valid after the store is refreshed or closed.
+ *
+ *	Settings that are not per tenant (what to do with a login that has no
+ *	tenant) are in ta_store_settings().
+ * RETURN
+ *	TA_OK; TA_NOTFOUND (lookup: no tenant for that login); TA_EINPUT
+ *	(compile: the source is wrong, err names file:line); TA_ESYSTEM (the
+ *	store is missing, unreadable, truncated or corrupt; out of memory).
+ */
+#ifndef TA_STORE_H
+#define TA_STORE_H
+
+#include "ta_tenant.h"
+
+typedef struct ta_store ta_store_t;
+
+typedef struct {
+    int reject_unknown_login;   /* default 1: a login with no tenant is refused */
+} ta_store_settings_t;
+
+typedef struct {
+    int  progress;          /* print progress to stderr on large inputs */
+    int  skip_key_checks;   /* benchmarks only: do not stat key files */
+} ta_compile_opts_t;
+
+int  ta_store_open(const char *path, ta_store_t **out, char *err, size_t errlen);
+int  ta_store_refresh(ta_store_t *st, char *err, size_t errlen);
+int  ta_store_lookup(ta_store_t *st, ta_str_t login, ta_tenant_t **out,
+    char *err, size_t errlen);
+const ta_store_settings_t *ta_store_settings(const ta_store_t *st);
+void ta_tenant_free(ta_tenant_t *t);
+void ta_store_close(ta_store_t *st);
+
+int  ta_store_compile(const char *source, const char *store,
+    const ta_compile_opts_t *opts, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,83 @@
+/*
+ * NAME
+ *	ta_tenant 3h
+ * SUMMARY
+ *	the in-memory tenant record the store returns and the policy reads
+ * DESCRIPTION
+ *	A tenant is a customer of the provider. It has SMTP AUTH logins that
+ *	act as it, and sending identities: the From: addresses or domains it
+ *	has proven it owns, each with its return-path domain, DKIM keys and
+ *	alignment settings.
+ *
+ *	Identity modes (see README "Tenant store"):
+ *	TA_MODE_DOMAIN    a verified whole domain: any address in it (and in
+ *	                  its subdomains when `subdomains` is on).
+ *	TA_MODE_DELEGATED a subdomain the customer delegated to the provider
+ *	                  (email.customer.example): any From in it, and From at
+ *	                  the parent domain when `parent_from` is on.
+ *	TA_MODE_ADDRESS   one verified From address (a sender signature).
+ *
+ *	All strings are lower-case ASCII (domains are A-labels) except the
+ *	local part of an address identity, which is kept as verified.
+ *	Strings point into storage owned by whoever produced the record (the
+ *	store's mapping, or the record's own allocation).
+ */
+#ifndef TA_TENANT_H
+#define TA_TENANT_H
+
+#include "ta_str.h"
+
+typedef enum {
+    TA_MODE_DOMAIN = 0,
+    TA_MODE_DELEGATED = 1,
+    TA_MODE_ADDRESS = 2
+} ta_identity_mode_t;
+
+typedef enum {
+    TA_KEY_PENDING = 0,     /* published in DNS, not signing yet */
+    TA_KEY_ACTIVE = 1,      /* signing */
+    TA_KEY_RETIRING = 2,    /* no longer signing, still published */
+    TA_KEY_REVOKED = 3      /* never used */
+} ta_key_state_t;
+
+typedef enum {
+    TA_ALG_RSA_SHA256 = 0,
+    TA_ALG_ED25519_SHA256 = 1
+} ta_dkim_alg_t;
+
+typedef enum {
+    TA_ALIGN_RELAXED = 0,
+    TA_ALIGN_STRICT = 1
+} ta_align_t;
+
+typedef struct {
+    ta_str_t        selector;
+    ta_str_t        domain;     /* d=; the identity's domain unless set */
+    ta_str_t        key_file;   /* absolute path of the private key */
+    ta_dkim_alg_t   alg;
+    ta_key_state_t  state;
+} ta_key_t;
+
+typedef struct {
+    ta_identity_mode_t  mode;
+    ta_str_t            domain;         /* the sending domain (A-label) */
+    ta_str_t            local_part;     /* TA_MODE_ADDRESS only */
+    ta_str_t            return_path;    /* bounce domain, may be empty */
+    ta_str_t            local_part_pattern; /* PCRE2; empty: any */
+    ta_align_t          alignment;
+    unsigned            monitor:1;      /* accept and report instead of refusing */
+    unsigned            allow_null_sender:1;
+    unsigned            parent_from:1;  /* delegated: From at the parent allowed */
+    unsigned            subdomains:1;   /* domain: From in subdomains allowed */
+    unsigned            rewrite_return_path:1; /* envelope domain := return_path */
+    size_t              nkeys;
+    const ta_key_t     *keys;
+} ta_identity_t;
+
+typedef struct {
+    ta_str_t             name;
+    size_t               nidentities;
+    const ta_identity_t *identities;
+} ta_tenant_t;
+
+#endif

@@ -1,0 +1,16 @@
+# Shared helpers for shell tests. Each test prints one TAP-style line:
+#   ok NAME | not ok NAME | ok NAME # SKIP why
+# tests/run.sh counts them. Source this file; TOP is the repository root.
+TOP=${TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+BUILD=${BUILD:-$TOP/build}
+TA=$BUILD/tenantalign
+_ta_failures=0
+
+ok()   { echo "ok $*"; }
+fail() { echo "not ok $*"; _ta_failures=$((_ta_failures + 1)); }
+skip() { local name=$1; shift; echo "ok $name # SKIP $*"; }
+# check NAME CMD...: ok when CMD exits 0
+check() { local name=$1; shift; if "$@"; then ok "$name"; else fail "$name"; fi; }
+# diag TEXT: shown in the log, not counted
+diag() { echo "# $*"; }
+finish() { exit $(( _ta_failures > 0 ? 1 : 0 )); }
