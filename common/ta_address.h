@@ -8,8 +8,6 @@
  *	                  const char **why);
  *	int ta_from_parse(const char *value, size_t len, ta_address_t *out,
  *	                  const char **why);
- *	int ta_domain_normalize(const char *in, size_t len, char *out,
- *	                  size_t outsize, size_t *outlen, const char **why);
  * DESCRIPTION
  *	ta_path_parse() reads the argument of MAIL FROM as the client gave it,
  *	with or without angle brackets and without ESMTP parameters: "<>" is
@@ -24,8 +22,7 @@
  *	an @ or that stands where the address must be, and invisible or
  *	control characters are refused.
  *
- *	ta_domain_normalize() checks a domain's syntax and writes it as
- *	lower-case A-labels (libidn2, IDNA 2008 with UTS 46 mapping), so that
+ *	Both write the domain through ta_domain_normalize() (ta_domain.h), so
  *	U-label and A-label spellings compare equal.
  *
  *	On failure *why is a static, human-readable reason suitable for an
@@ -41,9 +38,9 @@
 #define TA_ADDRESS_H
 
 #include "ta_str.h"
+#include "ta_domain.h"
 
 #define TA_LOCAL_MAX  64
-#define TA_DOMAIN_MAX 253
 
 typedef struct {
     char     local[TA_LOCAL_MAX * 4 + 3];  /* as written; quotes kept; UTF-8 allowed */
@@ -56,7 +53,5 @@ typedef struct {
 
 int ta_path_parse(const char *in, size_t len, ta_address_t *out, const char **why);
 int ta_from_parse(const char *value, size_t len, ta_address_t *out, const char **why);
-int ta_domain_normalize(const char *in, size_t len, char *out, size_t outsize,
-    size_t *outlen, const char **why);
 
 #endif
