@@ -47,6 +47,7 @@ typedef struct {
     ta_str_t            mail_from;  /* MAIL FROM argument as received, no parameters */
     const ta_headers_t *headers;    /* NULL: envelope-only check */
     int                 reject_unknown_login;
+    int                 monitor_all;    /* adapter-wide monitor mode */
 } ta_policy_input_t;
 
 typedef struct {
@@ -56,10 +57,10 @@ typedef struct {
     const ta_identity_t *identity;       /* the identity that matched, if any */
     size_t               nsign;
     const ta_key_t      *sign[TA_MAX_SIGN]; /* keys to sign with, in order */
-    char                 sign_domain[TA_DOMAIN_MAX + 1]; /* not used: per key d= */
     char                 from_domain[TA_DOMAIN_MAX + 1];
     char                 envelope_domain[TA_DOMAIN_MAX + 1];
-    char                 new_sender[TA_LOCAL_MAX * 4 + TA_DOMAIN_MAX + 8];
+    char                 new_sender[TA_LOCAL_MAX * 4 + TA_DOMAIN_MAX + 8]; /* local@domain, no <> */
+    char                 subject_domain[TA_DOMAIN_MAX + 1]; /* the DOMAIN of the 550 line */
     char                 code[4];        /* "250", "550", "451" */
     char                 enhanced[10];   /* "2.0.0", "5.7.515", "4.7.0" */
     char                 reason[320];    /* why; empty on a clean accept */

@@ -1,0 +1,504 @@
+/*
+ * NAME
+ *	ta_policy 3
+ * SUMMARY
+ *	the one decision: may this tenant send this message, and how signed
+ * SYNOPSIS
+ *	#include "ta_policy.h"
+ *
+ *	void ta_decide(const ta_policy_input_t *in, ta_verdict_t *v);
+ *	void ta_verdict_tempfail(ta_verdict_t *v, const char *fmt, ...);
+ * DESCRIPTION
+ *	ta_decide() runs these checks in this order; the first that fails
+ *	decides, with the reason given here:
+ *	 1. the login belongs to a tenant        "login L is not a tenant of this relay"
+ *	 2. the envelope sender parses            "envelope sender: WHY"
+ *	 3. the header section is well formed     "message header: WHAT"
+ *	 4. exactly one From: header              "message has N From: headers"
+ *	 5. From: holds one mailbox, one domain   "From: WHY"
+ *	 6. the From address is the tenant's      "From domain D is not a sending domain of tenant T"
+ *	 7. its local part fits the pattern       "From local part L is not allowed ..."
+ *	 8. null sender allowed when used         "null sender is not allowed for D"
+ *	 9. envelope domain aligned with From     "envelope sender domain E is not aligned with From domain D"
+ *	10. no foreign DKIM-Signature present     "message already carries a DKIM-Signature for d=X ..."
+ *	11. an active key aligned with From       "no active DKIM key aligned with D"
+ *	Without headers (MAIL FROM time) only 1, 2 and an envelope form of 6
+ *	and 8 run. A failure after the identity is known becomes a monitored
+ *	acceptance when the identity (or the adapter) is in monitor mode.
+ *
+ *	Pure: no I/O, no allocation that outlives the call. PCRE2 patterns are
+ *	compiled per call (they are rare and short; the store validated them).
+ * STANDARDS
+ *	RFC 7489 3.1 (alignment), RFC 5321 4.5.5 (null sender), RFC 3463 and
+ *	the IANA enhanced status code 5.7.515 (authentication level).
+ */
+#define PCRE2_CODE_UNIT_WIDTH 8
+
+#include <pcre2.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ta_orgdomain.h"
+#include "ta_policy.h"
+
+static const ta_str_t from_name = TA_STR_LIT("From");
+static const ta_str_t dkim_name = TA_STR_LIT("DKIM-Signature");
+
+/* copy_domain - bounded copy of a counted string into a verdict field */
+static void
+copy_domain(char *dst, ta_str_t src)
+{
+    size_t n = src.len < TA_DOMAIN_MAX ? src.len : TA_DOMAIN_MAX;
+
+    memcpy(dst, src.data, n);
+    dst[n] = '\0';
+}
+
+/* set_codes - reply code and enhanced code of a verdict */
+static void
+set_codes(ta_verdict_t *v, ta_action_t action)
+{
+    v->action = action;
+    switch (action) {
+    case TA_ACCEPT:
+        memcpy(v->code, "250", 4);
+        memcpy(v->enhanced, "2.0.0", 6);
+        break;
+    case TA_REJECT:
+        memcpy(v->code, "550", 4);
+        memcpy(v->enhanced, "5.7.515", 8);
+        break;
+    case TA_TEMPFAIL:
+        memcpy(v->code, "451", 4);
+        memcpy(v->enhanced, "4.7.0", 6);
+        break;
+    }
+}
+
+/* refuse - reject with a reason, or accept under monitor mode */
+static void
+refuse(ta_verdict_t *v, int monitor, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+refuse(ta_verdict_t *v, int monitor, const char *fmt, ...)
+{
+    va_list ap;
+
+    set_codes(v, monitor ? TA_ACCEPT : TA_REJECT);
+    va_start(ap, fmt);
+    vsnprintf(v->reason, sizeof(v->reason), fmt, ap);
+    va_end(ap);
+    v->monitor = monitor ? 1 : 0;
+    v->nsign = 0;
+}
+
+/* ta_verdict_tempfail - our fault: 451 with a reason, nothing signed */
+void
+ta_verdict_tempfail(ta_verdict_t *v, const char *fmt, ...)
+{
+    va_list ap;
+
+    set_codes(v, TA_TEMPFAIL);
+    va_start(ap, fmt);
+    vsnprintf(v->reason, sizeof(v->reason), fmt, ap);
+    va_end(ap);
+    v->monitor = 0;
+    v->nsign = 0;
+}
+
+/* parent_domain - the domain one label up, or empty */
+static ta_str_t
+parent_domain(ta_str_t d)
+{
+    const char *dot = memchr(d.data, '.', d.len);
+
+    if (dot == NULL)
+        return ta_str(NULL, 0);
+    return ta_str(dot + 1, d.len - (size_t) (dot + 1 - d.data));
+}
+
+/*
+ * identity_score - how well an identity covers a From address; 0: not at
+ * all. An exact address beats an exact domain beats a delegated zone
+ * beats a subdomain or parent match, so the most specific identity wins.
+ */
+static int
+identity_score(const ta_identity_t *id, const ta_address_t *from)
+{
+    ta_str_t fd = ta_str(from->domain, from->domain_len);
+
+    switch (id->mode) {
+    case TA_MODE_ADDRESS:
+        if (ta_str_caseeq(fd, id->domain)
+            && ta_str_caseeq(ta_str(from->local, from->local_len), id->local_part))
+            return 4;
+        return 0;
+    case TA_MODE_DOMAIN:
+        if (ta_str_caseeq(fd, id->domain))
+            return 3;
+        if (id->subdomains && ta_domain_within(fd, id->domain))
+            return 1;
+        return 0;
+    case TA_MODE_DELEGATED:
+        if (ta_domain_within(fd, id->domain))
+            return 2;
+        if (id->parent_from) {
+            ta_str_t parent = parent_domain(id->domain);
+            if (parent.len > 0 && ta_str_caseeq(fd, parent))
+                return 1;
+        }
+        return 0;
+    }
+    return 0;
+}
+
+/* find_identity - the tenant's best identity for a From address */
+static const ta_identity_t *
+find_identity(const ta_tenant_t *t, const ta_address_t *from)
+{
+    const ta_identity_t *best = NULL;
+    int                  best_score = 0, s;
+    size_t               i;
+
+    for (i = 0; i < t->nidentities; i++) {
+        s = identity_score(&t->identities[i], from);
+        if (s > best_score) {
+            best = &t->identities[i];
+            best_score = s;
+        }
+    }
+    return best;
+}
+
+/* local_part_allowed - full match of the identity's PCRE2 pattern, if any */
+static int
+local_part_allowed(const ta_identity_t *id, const ta_address_t *from)
+{
+    pcre2_code       *re;
+    pcre2_match_data *md;
+    int               errcode, rc;
+    PCRE2_SIZE        erroff;
+
+    if (id->local_part_pattern.len == 0)
+        return 1;
+    re = pcre2_compile((PCRE2_SPTR) id->local_part_pattern.data,
+                       id->local_part_pattern.len,
+                       PCRE2_ANCHORED | PCRE2_ENDANCHORED | PCRE2_UTF,
+                       &errcode, &erroff, NULL);
+    if (re == NULL)
+        return 0;       /* the store validated it: refuse rather than guess */
+    md = pcre2_match_data_create_from_pattern(re, NULL);
+    if (md == NULL) {
+        pcre2_code_free(re);
+        return 0;
+    }
+    rc = pcre2_match(re, (PCRE2_SPTR) from->local, from->local_len, 0, 0, md, NULL);
+    pcre2_match_data_free(md);
+    pcre2_code_free(re);
+    return rc >= 0;
+}
+
+/* tenant_all_monitor - every identity of the tenant is in monitor mode */
+static int
+tenant_all_monitor(const ta_tenant_t *t)
+{
+    size_t i;
+
+    if (t->nidentities == 0)
+        return 0;
+    for (i = 0; i < t->nidentities; i++)
+        if (!t->identities[i].monitor)
+            return 0;
+    return 1;
+}
+
+/* dkim_tag_d - the d= value of a DKIM-Signature field value, or empty */
+static ta_str_t
+dkim_tag_d(ta_str_t value)
+{
+    size_t i = 0, start, end;
+
+    while (i < value.len) {
+        /* skip whitespace (folding included) before a tag name */
+        while (i < value.len && (value.data[i] == ' ' || value.data[i] == '\t'
+               || value.data[i] == '\r' || value.data[i] == '\n'))
+            i++;
+        start = i;
+        while (i < value.len && value.data[i] != ';')
+            i++;
+        end = i;
+        if (i < value.len)
+            i++;
+        if (end - start >= 2 && value.data[start] == 'd') {
+            size_t k = start + 1;
+            while (k < end && (value.data[k] == ' ' || value.data[k] == '\t'))
+                k++;
+            if (k < end && value.data[k] == '=') {
+                k++;
+                while (k < end && (value.data[k] == ' ' || value.data[k] == '\t'
+                       || value.data[k] == '\r' || value.data[k] == '\n'))
+                    k++;
+                while (end > k && (value.data[end - 1] == ' ' || value.data[end - 1] == '\t'
+                       || value.data[end - 1] == '\r' || value.data[end - 1] == '\n'))
+                    end--;
+                return ta_str(value.data + k, end - k);
+            }
+        }
+    }
+    return ta_str(NULL, 0);
+}
+
+/* foreign_signature - a DKIM-Signature already present whose d= is not aligned */
+static int
+foreign_signature(const ta_headers_t *h, ta_str_t from_domain, ta_align_t mode,
+    char *d_out)
+{
+    const ta_header_field_t *f;
+    ta_str_t                 d;
+    char                     norm[TA_DOMAIN_MAX + 1];
+    size_t                   nlen, i;
+    const char              *why;
+
+    for (i = 0; (f = ta_headers_find(h, dkim_name, i)) != NULL; i++) {
+        d = dkim_tag_d(f->value);
+        if (d.len == 0 || ta_domain_normalize(d.data, d.len, norm, sizeof(norm),
+                                              &nlen, &why) != TA_OK) {
+            memcpy(d_out, "(unreadable)", sizeof("(unreadable)"));
+            return 1;
+        }
+        if (!ta_aligned(ta_str(norm, nlen), from_domain, mode)) {
+            copy_domain(d_out, ta_str(norm, nlen));
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* plan_signing - the identity's active keys whose d= aligns with From */
+static void
+plan_signing(const ta_identity_t *id, ta_str_t from_domain, ta_verdict_t *v)
+{
+    size_t i;
+
+    v->nsign = 0;
+    for (i = 0; i < id->nkeys && v->nsign < TA_MAX_SIGN; i++) {
+        const ta_key_t *k = &id->keys[i];
+        ta_str_t        d = k->domain.len ? k->domain : id->domain;
+
+        if (k->state == TA_KEY_ACTIVE && ta_aligned(d, from_domain, id->alignment))
+            v->sign[v->nsign++] = k;
+    }
+}
+
+/* envelope_identity - at MAIL FROM: an identity the envelope domain may serve */
+static const ta_identity_t *
+envelope_identity(const ta_tenant_t *t, ta_str_t env, int null_sender)
+{
+    size_t i;
+
+    for (i = 0; i < t->nidentities; i++) {
+        const ta_identity_t *id = &t->identities[i];
+
+        if (null_sender) {
+            if (id->allow_null_sender)
+                return id;
+            continue;
+        }
+        if (id->rewrite_return_path && id->return_path.len)
+            return id;  /* the envelope will be replaced anyway */
+        if (ta_aligned(env, id->domain, id->alignment)
+            || (id->return_path.len && ta_aligned(env, id->return_path, id->alignment)))
+            return id;
+        if (id->mode == TA_MODE_DELEGATED && id->parent_from
+            && ta_aligned(env, parent_domain(id->domain), id->alignment))
+            return id;
+    }
+    return NULL;
+}
+
+/* decide_envelope - the MAIL FROM-time check */
+static void
+decide_envelope(const ta_policy_input_t *in, const ta_address_t *env, ta_verdict_t *v)
+{
+    const ta_tenant_t   *t = in->tenant;
+    const ta_identity_t *id;
+    int                  monitor = in->monitor_all || tenant_all_monitor(t);
+    ta_str_t             ed = ta_str(env->domain, env->domain_len);
+
+    id = envelope_identity(t, ed, env->null_sender);
+    if (id == NULL) {
+        if (env->null_sender)
+            refuse(v, monitor, "null sender is not allowed for tenant %.*s",
+                   (int) t->name.len, t->name.data);
+        else
+            refuse(v, monitor, "envelope sender domain %s is not a domain of tenant %.*s",
+                   env->domain, (int) t->name.len, t->name.data);
+        return;
+    }
+    v->identity = id;
+}
+
+/* decide_message - checks 3 to 11, on the header section */
+static void
+decide_message(const ta_policy_input_t *in, const ta_address_t *envp,
+    ta_address_t *fromp, int have_from, int monitor, ta_verdict_t *v)
+{
+    const ta_tenant_t       *t = in->tenant;
+    const ta_identity_t     *id;
+    const ta_header_field_t *ff;
+    ta_address_t             env = *envp, from = *fromp;
+    ta_str_t                 fd, ed = ta_str(env.domain, env.domain_len);
+    const char              *why = NULL;
+    size_t                   nfrom = ta_headers_count(in->headers, from_name);
+    char                     foreign_d[TA_DOMAIN_MAX + 1];
+
+    /* 3. the header section is well formed (8-bit alone is allowed, RFC 6532) */
+    if (in->headers->flags & ~(unsigned) TA_HDR_8BIT) {
+        unsigned bad = in->headers->flags & ~(unsigned) TA_HDR_8BIT;
+        refuse(v, monitor, "message header: %s",
+               ta_header_anomaly_text(bad & (~bad + 1)));
+        return;
+    }
+
+    /* 4. exactly one From: header */
+    if (nfrom != 1) {
+        refuse(v, monitor, "message has %zu From: headers", nfrom);
+        return;
+    }
+
+    /* 5. From: holds exactly one mailbox with one unambiguous domain */
+    if (!have_from) {
+        ff = ta_headers_find(in->headers, from_name, 0);
+        if (ta_from_parse(ff->value.data, ff->value.len, &from, &why) != TA_OK) {
+            refuse(v, monitor, "%s", why);
+            return;
+        }
+        memcpy(v->from_domain, from.domain, from.domain_len + 1);
+    }
+    fd = ta_str(from.domain, from.domain_len);
+
+    /* 6. the From address is one of the tenant's sending identities */
+    id = find_identity(t, &from);
+    if (id == NULL) {
+        refuse(v, monitor, "From domain %s is not a sending domain of tenant %.*s",
+               from.domain, (int) t->name.len, t->name.data);
+        return;
+    }
+    v->identity = id;
+    if (id->monitor)
+        monitor = 1;
+
+    /* 7. the local part fits the identity's pattern */
+    if (!local_part_allowed(id, &from)) {
+        refuse(v, monitor, "From local part %s is not allowed for %.*s",
+               from.local, (int) id->domain.len, id->domain.data);
+        return;
+    }
+
+    /* 8. the null sender, only where the identity allows bounces without one */
+    if (env.null_sender && !id->allow_null_sender) {
+        refuse(v, monitor, "null sender is not allowed for %s", from.domain);
+        return;
+    }
+
+    /* 9. the envelope domain (after any rewrite) is aligned with From */
+    if (!env.null_sender) {
+        if (id->rewrite_return_path && id->return_path.len) {
+            snprintf(v->new_sender, sizeof(v->new_sender), "%.*s@%.*s",
+                     (int) env.local_len, env.local,
+                     (int) id->return_path.len, id->return_path.data);
+            v->rewrite_sender = 1;
+            ed = id->return_path;
+            copy_domain(v->envelope_domain, ed);
+        }
+        if (!ta_aligned(ed, fd, id->alignment)) {
+            refuse(v, monitor, "envelope sender domain %.*s is not aligned with From domain %s%s",
+                   (int) ed.len, ed.data, from.domain,
+                   id->alignment == TA_ALIGN_STRICT ? " (strict alignment)" : "");
+            v->rewrite_sender = 0;
+            return;
+        }
+    }
+
+    /* 10. no signature already present for a domain not aligned with From */
+    if (foreign_signature(in->headers, fd, id->alignment, foreign_d)) {
+        refuse(v, monitor, "message already carries a DKIM-Signature for d=%s, not aligned with From domain %s",
+               foreign_d, from.domain);
+        return;
+    }
+
+    /* 11. at least one active key whose d= is aligned with From */
+    plan_signing(id, fd, v);
+    if (v->nsign == 0) {
+        refuse(v, monitor, "no active DKIM key aligned with %s%s", from.domain,
+               id->alignment == TA_ALIGN_STRICT ? " (strict alignment)" : "");
+        return;
+    }
+}
+
+
+/* ta_decide - the verdict for one message (or one MAIL FROM) */
+void
+ta_decide(const ta_policy_input_t *in, ta_verdict_t *v)
+{
+    const ta_tenant_t       *t = in->tenant;
+    const ta_header_field_t *ff;
+    ta_address_t             env, from;
+    const char              *why = NULL, *from_why;
+    size_t                   nfrom;
+    int                      monitor = in->monitor_all, have_from = 0, env_rc;
+
+    memset(v, 0, sizeof(*v));
+    set_codes(v, TA_ACCEPT);
+    memcpy(v->subject_domain, "unknown", sizeof("unknown"));
+
+    /* Best effort first, for the DOMAIN of the first reply line and the log. */
+    memset(&env, 0, sizeof(env));
+    memset(&from, 0, sizeof(from));
+    env_rc = ta_path_parse(in->mail_from.data, in->mail_from.len, &env, &why);
+    if (env_rc == TA_OK) {
+        memcpy(v->envelope_domain, env.domain, env.domain_len + 1);
+        if (!env.null_sender)
+            memcpy(v->subject_domain, env.domain, env.domain_len + 1);
+    }
+    nfrom = in->headers ? ta_headers_count(in->headers, from_name) : 0;
+    if (nfrom == 1) {
+        ff = ta_headers_find(in->headers, from_name, 0);
+        if (ta_from_parse(ff->value.data, ff->value.len, &from, &from_why) == TA_OK) {
+            have_from = 1;
+            memcpy(v->from_domain, from.domain, from.domain_len + 1);
+            memcpy(v->subject_domain, from.domain, from.domain_len + 1);
+        }
+    }
+
+    /* 1. the login belongs to a tenant */
+    if (t == NULL) {
+        if (in->reject_unknown_login)
+            refuse(v, 0, "login %.*s is not a tenant of this relay",
+                   (int) in->login.len, in->login.data);
+        else
+            v->monitor = 0;     /* configured to pass: accept, sign nothing */
+        return;
+    }
+    if (tenant_all_monitor(t))
+        monitor = 1;
+
+    /* 2. the envelope sender parses */
+    if (env_rc != TA_OK) {
+        refuse(v, monitor, "envelope sender: %s", why);
+        return;
+    }
+
+    if (in->headers == NULL) {
+        decide_envelope(in, &env, v);
+        return;
+    }
+
+    decide_message(in, &env, &from, have_from, monitor, v);
+
+    /* Monitor mode still signs what it can sign aligned with From. */
+    if (v->monitor && v->identity != NULL && v->from_domain[0] != '\0')
+        plan_signing(v->identity, ta_str(v->from_domain, strlen(v->from_domain)), v);
+}
