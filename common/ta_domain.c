@@ -116,11 +116,18 @@ ta_domain_normalize(const char *in, size_t len, char *out, size_t outsize,
         return TA_OK;
     }
 
-    /* UTF-8: libidn2 maps (UTS 46), checks and converts to A-labels. */
-    memcpy(buf, in, len);
+    /*
+     * UTF-8: plain IDNA 2008, no UTS 46 mapping. Mapping would silently drop
+     * or change characters (U+200B and U+FEFF vanish, U+2000 becomes a
+     * space), so the domain a mail client shows could differ from the one
+     * checked here; a gate refuses instead. ASCII case is folded first.
+     */
+    for (i = 0; i < len; i++) {
+        unsigned char c = (unsigned char) in[i];
+        buf[i] = (char) ((c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c);
+    }
     buf[len] = '\0';
-    rc = idn2_lookup_u8((const uint8_t *) buf, (uint8_t **) &ascii,
-                        IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL);
+    rc = idn2_lookup_u8((const uint8_t *) buf, (uint8_t **) &ascii, IDN2_NO_TR46);
     if (rc != IDN2_OK) {
         *why = "internationalised domain is not valid IDNA (look-alike or invisible characters?)";
         return TA_EINPUT;

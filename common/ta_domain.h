@@ -11,15 +11,16 @@
  *	1-63 octets, 253 octets in all, no leading, trailing or double dot, no
  *	address literal. ASCII labels must be LDH (letters, digits, hyphen, no
  *	hyphen at either end); a label with UTF-8 is converted with libidn2
- *	(IDNA 2008, UTS 46 non-transitional mapping) and an A-label ("xn--")
+ *	(strict IDNA 2008: no UTS 46 mapping, so characters
+ *	that mapping would drop or change are refused, not silently removed) and an A-label ("xn--")
  *	must decode to a valid U-label. The result, NUL-terminated, is
  *	lower-case ASCII so that two spellings of one domain compare equal
  *	with memcmp. Invisible or look-alike trailing characters (U+2000 and
- *	friends) are refused by IDNA itself.
+ *	friends, U+200B, U+FEFF) are refused.
  * RETURN
  *	TA_OK, or TA_EINPUT with *why a static reason.
  * STANDARDS
- *	RFC 1035 2.3.1, RFC 5890-5893, UTS 46.
+ *	RFC 1035 2.3.1, RFC 5890-5893 (IDNA 2008).
  */
 #ifndef TA_DOMAIN_H
 #define TA_DOMAIN_H
