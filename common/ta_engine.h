@@ -15,6 +15,8 @@
  *	int  ta_txn_body(ta_txn_t *t, const char *chunk, size_t len);
  *	const ta_verdict_t *ta_txn_finish(ta_txn_t *t, ta_str_t *signatures);
  *	size_t ta_txn_log(const ta_txn_t *t, char *buf, size_t size);
+ *	ta_str_t ta_txn_tenant(const ta_txn_t *t);
+ *	const ta_verdict_t *ta_txn_verdict(const ta_txn_t *t);
  *	void ta_txn_free(ta_txn_t *t);
  * DESCRIPTION
  *	The adapters (Exim plugin, nginx module) stay thin by calling only
@@ -76,6 +78,8 @@ const ta_verdict_t *ta_txn_header(ta_txn_t *t, const char *hdr, size_t len);
 int  ta_txn_body(ta_txn_t *t, const char *chunk, size_t len);
 const ta_verdict_t *ta_txn_finish(ta_txn_t *t, ta_str_t *signatures);
 size_t ta_txn_log(const ta_txn_t *t, char *buf, size_t size);
+ta_str_t ta_txn_tenant(const ta_txn_t *t);
+const ta_verdict_t *ta_txn_verdict(const ta_txn_t *t);
 void ta_txn_free(ta_txn_t *t);
 
 #endif
