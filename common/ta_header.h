@@ -55,7 +55,7 @@ enum {
     TA_HDR_8BIT        = 1 << 7,  /* 8-bit bytes in a value (allowed; recorded) */
     TA_HDR_TOO_MANY    = 1 << 8,  /* more fields than cap */
     TA_HDR_LONG_LINE   = 1 << 9,  /* a line longer than 998 octets */
-    TA_HDR_NO_END      = 1 << 10, /* input ended inside the header section */
+    TA_HDR_NO_END      = 1 << 10, /* input ended inside a header line */
     TA_HDR_EMPTY_CONT  = 1 << 11, /* a continuation line holding only whitespace */
     TA_HDR_CTL         = 1 << 12  /* other control characters in a value */
 };
