@@ -55,6 +55,7 @@ int  ta_store_refresh(ta_store_t *st, char *err, size_t errlen);
 int  ta_store_lookup(ta_store_t *st, ta_str_t login, ta_tenant_t **out,
     char *err, size_t errlen);
 const ta_store_settings_t *ta_store_settings(const ta_store_t *st);
+size_t ta_store_count(const ta_store_t *st);
 void ta_tenant_free(ta_tenant_t *t);
 void ta_store_close(ta_store_t *st);
 

@@ -1,0 +1,744 @@
+/*
+ * NAME
+ *	ta_conf 3
+ * SUMMARY
+ *	the human-edited tenant source: parse and validate into records
+ * SYNOPSIS
+ *	#include "ta_conf.h"
+ * DESCRIPTION
+ *	The format is nginx-like, since the operators who write it know nginx:
+ *
+ *	    unknown_login reject;
+ *	    tenant acme {
+ *	        login acme;
+ *	        identity acme.example {
+ *	            mode domain; return_path bounces.acme.example;
+ *	            key s1 { algorithm rsa-sha256; file keys/acme.s1.pem; state active; }
+ *	        }
+ *	    }
+ *
+ *	A tokenizer yields words, quoted strings ("..." with \\ and \"),
+ *	'{', '}' and ';' with their line numbers; '#' starts a comment. The
+ *	parser is a small recursive descent over blocks. Every error is
+ *	collected with its line and parsing resumes at the next ';' or '}', so
+ *	an author sees all problems at once (up to TA_CONF_MAX_ERRORS).
+ *	Cross-tenant checks (a login or key used twice) are the compiler's.
+ */
+#define PCRE2_CODE_UNIT_WIDTH 8
+
+#include <pcre2.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ta_conf.h"
+#include "ta_domain.h"
+
+/* The arena: every string and array of a parsed source, freed at once. */
+typedef struct ta_arena_block {
+    struct ta_arena_block *next;
+    size_t                 used, size;
+    max_align_t            data[];
+} ta_arena_block_t;
+
+struct ta_arena {
+    ta_arena_block_t *head;
+};
+
+/* arena_alloc - aligned memory from the arena; NULL when out of memory */
+static void *
+arena_alloc(struct ta_arena *a, size_t n)
+{
+    ta_arena_block_t *b = a->head;
+    size_t            size;
+    void             *p;
+
+    n = (n + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
+    if (b == NULL || b->size - b->used < n) {
+        size = n > (1u << 20) ? n : (1u << 20);
+        b = malloc(sizeof(*b) + size);
+        if (b == NULL)
+            return NULL;
+        b->next = a->head;
+        b->used = 0;
+        b->size = size;
+        a->head = b;
+    }
+    p = (char *) b->data + b->used;
+    b->used += n;
+    return p;
+}
+
+/* arena_str - a NUL-terminated copy in the arena */
+static ta_str_t
+arena_str(struct ta_arena *a, const char *s, size_t n)
+{
+    char *p = arena_alloc(a, n + 1);
+
+    if (p == NULL)
+        return ta_str(NULL, 0);
+    memcpy(p, s, n);
+    p[n] = '\0';
+    return ta_str(p, n);
+}
+
+/* ta_conf_error - record one error (counting those that do not fit) */
+void
+ta_conf_error(ta_conf_errors_t *errs, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (errs->n < TA_CONF_MAX_ERRORS) {
+        va_start(ap, fmt);
+        vsnprintf(errs->msg[errs->n], sizeof(errs->msg[0]), fmt, ap);
+        va_end(ap);
+    }
+    errs->n++;
+}
+
+/* Tokens. */
+typedef enum { TK_EOF, TK_WORD, TK_OPEN, TK_CLOSE, TK_SEMI, TK_BAD } tk_type_t;
+
+typedef struct {
+    tk_type_t   type;
+    const char *data;       /* TK_WORD: the value (unquoted) */
+    size_t      len;
+    size_t      line;
+    int         quoted;
+    char       *unescaped;  /* quoted with escapes: malloc'd value */
+} tk_t;
+
+typedef struct {
+    const char       *p, *end;
+    size_t            line;
+    const char       *file;
+    const char       *basedir;
+    ta_conf_errors_t *errs;
+    struct ta_arena  *arena;
+    tk_t              tok;      /* the current token */
+    ta_conf_key_check_t check;
+    void             *ctx;
+    int               oom;
+} parser_t;
+
+/* perr - report an error at a line of the source */
+static void
+perr(parser_t *ps, size_t line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void
+perr(parser_t *ps, size_t line, const char *fmt, ...)
+{
+    ta_conf_errors_t *errs = ps->errs;
+    va_list           ap;
+    int               n;
+
+    if (errs->n < TA_CONF_MAX_ERRORS) {
+        n = snprintf(errs->msg[errs->n], sizeof(errs->msg[0]), "%s:%zu: ", ps->file, line);
+        if (n > 0 && (size_t) n < sizeof(errs->msg[0])) {
+            va_start(ap, fmt);
+            vsnprintf(errs->msg[errs->n] + n, sizeof(errs->msg[0]) - (size_t) n, fmt, ap);
+            va_end(ap);
+        }
+    }
+    errs->n++;
+}
+
+/* next - advance to the next token */
+static void
+next(parser_t *ps)
+{
+    tk_t *t = &ps->tok;
+    char *w;
+    const char *s;
+    size_t n;
+
+    free(t->unescaped);
+    memset(t, 0, sizeof(*t));
+    for (;;) {
+        while (ps->p < ps->end && (*ps->p == ' ' || *ps->p == '\t' || *ps->p == '\r' || *ps->p == '\n')) {
+            if (*ps->p == '\n')
+                ps->line++;
+            ps->p++;
+        }
+        if (ps->p < ps->end && *ps->p == '#') {
+            while (ps->p < ps->end && *ps->p != '\n')
+                ps->p++;
+            continue;
+        }
+        break;
+    }
+    t->line = ps->line;
+    if (ps->p >= ps->end) {
+        t->type = TK_EOF;
+        return;
+    }
+    switch (*ps->p) {
+    case '{': t->type = TK_OPEN; ps->p++; return;
+    case '}': t->type = TK_CLOSE; ps->p++; return;
+    case ';': t->type = TK_SEMI; ps->p++; return;
+    case '"':
+        s = ++ps->p;
+        for (n = 0; ps->p < ps->end && *ps->p != '"'; ps->p++) {
+            if (*ps->p == '\n' || *ps->p == '\0') {
+                t->type = TK_BAD;
+                return;
+            }
+            if (*ps->p == '\\' && ps->p + 1 < ps->end)
+                ps->p++;
+            n++;
+        }
+        if (ps->p >= ps->end) {
+            t->type = TK_BAD;
+            return;
+        }
+        w = malloc(n + 1);
+        if (w == NULL) {
+            ps->oom = 1;
+            t->type = TK_EOF;
+            return;
+        }
+        for (n = 0; s < ps->p; s++) {
+            if (*s == '\\' && s + 1 < ps->p)
+                s++;
+            w[n++] = *s;
+        }
+        w[n] = '\0';
+        ps->p++;
+        t->type = TK_WORD;
+        t->quoted = 1;
+        t->unescaped = w;
+        t->data = w;
+        t->len = n;
+        return;
+    default:
+        s = ps->p;
+        while (ps->p < ps->end && !strchr(" \t\r\n{};#\"", *ps->p)) {
+            if (*ps->p == '\0' || ((unsigned char) *ps->p < 0x20)) {
+                t->type = TK_BAD;
+                ps->p++;
+                return;
+            }
+            ps->p++;
+        }
+        t->type = TK_WORD;
+        t->data = s;
+        t->len = (size_t) (ps->p - s);
+        return;
+    }
+}
+
+/* word_is - the current token is this bare word */
+static int
+word_is(const parser_t *ps, const char *w)
+{
+    return ps->tok.type == TK_WORD && ps->tok.len == strlen(w) && memcmp(ps->tok.data, w, ps->tok.len) == 0;
+}
+
+/* skip_statement - error recovery: past the next ';' or a whole {...} */
+static void
+skip_statement(parser_t *ps)
+{
+    int depth = 0;
+
+    while (ps->tok.type != TK_EOF) {
+        if (ps->tok.type == TK_OPEN)
+            depth++;
+        else if (ps->tok.type == TK_CLOSE) {
+            if (depth == 0)
+                return;         /* leave the enclosing block's '}' */
+            if (--depth == 0) {
+                next(ps);
+                return;
+            }
+        } else if (ps->tok.type == TK_SEMI && depth == 0) {
+            next(ps);
+            return;
+        }
+        next(ps);
+    }
+}
+
+/*
+ * directive_value - read "NAME VALUE ;" after NAME: the value (one word)
+ * copied to the arena; 0 with an error reported otherwise.
+ */
+static int
+directive_value(parser_t *ps, const char *name, ta_str_t *out)
+{
+    size_t line = ps->tok.line;
+
+    next(ps);
+    if (ps->tok.type != TK_WORD) {
+        perr(ps, line, "\"%s\" needs a value", name);
+        skip_statement(ps);
+        return 0;
+    }
+    *out = arena_str(ps->arena, ps->tok.data, ps->tok.len);
+    if (out->data == NULL)
+        ps->oom = 1;
+    next(ps);
+    if (ps->tok.type != TK_SEMI) {
+        perr(ps, line, "\"%s\" takes one value and ends with ';'", name);
+        skip_statement(ps);
+        return 0;
+    }
+    next(ps);
+    return 1;
+}
+
+/* one_of - index of v among the choices, or -1 (with an error) */
+static int
+one_of(parser_t *ps, size_t line, const char *name, ta_str_t v, const char *const *choices)
+{
+    int  i;
+    char list[160] = "";
+
+    for (i = 0; choices[i]; i++) {
+        if (strlen(choices[i]) == v.len && memcmp(choices[i], v.data, v.len) == 0)
+            return i;
+        snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", i ? ", " : "", choices[i]);
+    }
+    perr(ps, line, "\"%s\" must be one of %s, not \"%.*s\"", name, list, (int) v.len, v.data);
+    return -1;
+}
+
+static const char *const on_off[] = { "off", "on", NULL };
+
+/* flag_directive - "NAME on|off;": the new value, or cur on error */
+static unsigned
+flag_directive(parser_t *ps, const char *name, unsigned cur)
+{
+    ta_str_t v;
+    size_t   line = ps->tok.line;
+    int      i;
+
+    if (directive_value(ps, name, &v) && (i = one_of(ps, line, name, v, on_off)) >= 0)
+        return (unsigned) i;
+    return cur;
+}
+
+/* domain_value - normalise a domain value, reporting errors at line */
+static int
+domain_value(parser_t *ps, size_t line, const char *what, ta_str_t in, ta_str_t *out)
+{
+    char        buf[TA_DOMAIN_MAX + 1];
+    size_t      n;
+    const char *why;
+
+    if (ta_domain_normalize(in.data, in.len, buf, sizeof(buf), &n, &why) != TA_OK) {
+        perr(ps, line, "%s \"%.*s\": %s", what, (int) in.len, in.data, why);
+        return 0;
+    }
+    *out = arena_str(ps->arena, buf, n);
+    if (out->data == NULL)
+        ps->oom = 1;
+    return 1;
+}
+
+/* absolute_path - a key path relative to the source file's directory */
+static ta_str_t
+absolute_path(parser_t *ps, ta_str_t p)
+{
+    char  *buf;
+    size_t bl;
+
+    if (p.len > 0 && p.data[0] == '/')
+        return p;
+    bl = strlen(ps->basedir);
+    buf = arena_alloc(ps->arena, bl + 1 + p.len + 1);
+    if (buf == NULL) {
+        ps->oom = 1;
+        return p;
+    }
+    memcpy(buf, ps->basedir, bl);
+    buf[bl] = '/';
+    memcpy(buf + bl + 1, p.data, p.len);
+    buf[bl + 1 + p.len] = '\0';
+    return ta_str(buf, bl + 1 + p.len);
+}
+
+/* Growable arrays, kept in malloc while parsing and moved to the arena. */
+typedef struct {
+    void   *v;
+    size_t  n, cap, size;
+} vec_t;
+
+/* vec_push - room for one more element; NULL when out of memory */
+static void *
+vec_push(vec_t *a)
+{
+    void *nv;
+
+    if (a->n == a->cap) {
+        size_t cap = a->cap ? a->cap * 2 : 4;
+        nv = realloc(a->v, cap * a->size);
+        if (nv == NULL)
+            return NULL;
+        a->v = nv;
+        a->cap = cap;
+    }
+    memset((char *) a->v + a->n * a->size, 0, a->size);
+    return (char *) a->v + a->n++ * a->size;
+}
+
+/* vec_to_arena - move the elements into the arena */
+static void *
+vec_to_arena(parser_t *ps, vec_t *a)
+{
+    void *p = NULL;
+
+    if (a->n) {
+        p = arena_alloc(ps->arena, a->n * a->size);
+        if (p == NULL)
+            ps->oom = 1;
+        else
+            memcpy(p, a->v, a->n * a->size);
+    }
+    free(a->v);
+    a->v = NULL;
+    return p;
+}
+
+/* expect_open - the '{' of a block */
+static int
+expect_open(parser_t *ps, const char *what, size_t line)
+{
+    if (ps->tok.type != TK_OPEN) {
+        perr(ps, line, "%s needs a name and a { ... } block", what);
+        skip_statement(ps);
+        return 0;
+    }
+    next(ps);
+    return 1;
+}
+
+/* parse_key - key SELECTOR { algorithm ...; file ...; state ...; [domain ...;] } */
+static void
+parse_key(parser_t *ps, vec_t *keys, const ta_str_t id_domain)
+{
+    static const char *const algs[] = { "rsa-sha256", "ed25519-sha256", NULL };
+    static const char *const states[] = { "pending", "active", "retiring", "revoked", NULL };
+    size_t    line = ps->tok.line, l;
+    ta_key_t *k;
+    ta_str_t  v;
+    int       i, have_alg = 0, have_file = 0, have_state = 0;
+    char      err[256];
+
+    next(ps);
+    if (ps->tok.type != TK_WORD) {
+        perr(ps, line, "key needs a selector");
+        skip_statement(ps);
+        return;
+    }
+    if ((k = vec_push(keys)) == NULL) {
+        ps->oom = 1;
+        return;
+    }
+    for (size_t j = 0; j < ps->tok.len; j++) {
+        unsigned char c = (unsigned char) ps->tok.data[j];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_')) {
+            perr(ps, line, "key selector \"%.*s\" is not a DNS label", (int) ps->tok.len, ps->tok.data);
+            break;
+        }
+    }
+    k->selector = arena_str(ps->arena, ps->tok.data, ps->tok.len);
+    next(ps);
+    if (!expect_open(ps, "key", line))
+        return;
+    while (ps->tok.type != TK_CLOSE && ps->tok.type != TK_EOF) {
+        l = ps->tok.line;
+        if (word_is(ps, "algorithm")) {
+            if (directive_value(ps, "algorithm", &v) && (i = one_of(ps, l, "algorithm", v, algs)) >= 0) {
+                k->alg = (ta_dkim_alg_t) i;
+                have_alg = 1;
+            }
+        } else if (word_is(ps, "file")) {
+            if (directive_value(ps, "file", &v)) {
+                k->key_file = absolute_path(ps, v);
+                have_file = 1;
+            }
+        } else if (word_is(ps, "state")) {
+            if (directive_value(ps, "state", &v) && (i = one_of(ps, l, "state", v, states)) >= 0) {
+                k->state = (ta_key_state_t) i;
+                have_state = 1;
+            }
+        } else if (word_is(ps, "domain")) {
+            if (directive_value(ps, "domain", &v))
+                domain_value(ps, l, "key domain", v, &k->domain);
+        } else {
+            perr(ps, l, "unknown field \"%.*s\" in key (known: algorithm, file, state, domain)",
+                (int) ps->tok.len, ps->tok.data);
+            skip_statement(ps);
+        }
+    }
+    if (ps->tok.type != TK_CLOSE) {
+        perr(ps, line, "key %s: missing '}'", k->selector.data);
+        return;
+    }
+    next(ps);
+    if (!have_alg)
+        perr(ps, line, "key %s: missing \"algorithm\"", k->selector.data);
+    if (!have_file)
+        perr(ps, line, "key %s: missing \"file\"", k->selector.data);
+    if (!have_state)
+        perr(ps, line, "key %s: missing \"state\"", k->selector.data);
+    (void) id_domain;
+    if (have_file && ps->check != NULL && k->state != TA_KEY_REVOKED
+        && ps->check(ps->ctx, k, err, sizeof(err)) != 0)
+        perr(ps, line, "key %s: %s", k->selector.data, err);
+}
+
+/* parse_identity - identity DOMAIN|ADDRESS { ... } */
+static void
+parse_identity(parser_t *ps, vec_t *ids)
+{
+    static const char *const modes[] = { "domain", "delegated", "address", NULL };
+    static const char *const aligns[] = { "relaxed", "strict", NULL };
+    static const char *const policies[] = { "enforce", "monitor", NULL };
+    size_t         line = ps->tok.line, l, nactive = 0, i;
+    ta_identity_t *id;
+    ta_str_t       name, v, dom;
+    const char    *at;
+    vec_t          keys = { NULL, 0, 0, sizeof(ta_key_t) };
+    int            have_mode = 0, m;
+
+    next(ps);
+    if (ps->tok.type != TK_WORD) {
+        perr(ps, line, "identity needs a domain or an address");
+        skip_statement(ps);
+        return;
+    }
+    if ((id = vec_push(ids)) == NULL) {
+        ps->oom = 1;
+        return;
+    }
+    name = arena_str(ps->arena, ps->tok.data, ps->tok.len);
+    next(ps);
+    if (!expect_open(ps, "identity", line))
+        return;
+    while (ps->tok.type != TK_CLOSE && ps->tok.type != TK_EOF) {
+        l = ps->tok.line;
+        if (word_is(ps, "mode")) {
+            if (directive_value(ps, "mode", &v) && (m = one_of(ps, l, "mode", v, modes)) >= 0) {
+                id->mode = (ta_identity_mode_t) m;
+                have_mode = 1;
+            }
+        } else if (word_is(ps, "alignment")) {
+            if (directive_value(ps, "alignment", &v) && (m = one_of(ps, l, "alignment", v, aligns)) >= 0)
+                id->alignment = (ta_align_t) m;
+        } else if (word_is(ps, "policy")) {
+            if (directive_value(ps, "policy", &v) && (m = one_of(ps, l, "policy", v, policies)) >= 0)
+                id->monitor = (unsigned) m;
+        } else if (word_is(ps, "return_path")) {
+            if (directive_value(ps, "return_path", &v))
+                domain_value(ps, l, "return_path", v, &id->return_path);
+        } else if (word_is(ps, "local_part")) {
+            if (directive_value(ps, "local_part", &v)) {
+                int        ec;
+                PCRE2_SIZE eo;
+                pcre2_code *re = pcre2_compile((PCRE2_SPTR) v.data, v.len,
+                                               PCRE2_ANCHORED | PCRE2_ENDANCHORED | PCRE2_UTF, &ec, &eo, NULL);
+                if (re == NULL) {
+                    PCRE2_UCHAR msg[160];
+                    pcre2_get_error_message(ec, msg, sizeof(msg));
+                    perr(ps, l, "local_part pattern \"%s\" at offset %zu: %s", v.data, (size_t) eo, (char *) msg);
+                } else {
+                    pcre2_code_free(re);
+                    id->local_part_pattern = v;
+                }
+            }
+        } else if (word_is(ps, "null_sender")) {
+            id->allow_null_sender = flag_directive(ps, "null_sender", id->allow_null_sender);
+        } else if (word_is(ps, "parent_from")) {
+            id->parent_from = flag_directive(ps, "parent_from", id->parent_from);
+        } else if (word_is(ps, "subdomains")) {
+            id->subdomains = flag_directive(ps, "subdomains", id->subdomains);
+        } else if (word_is(ps, "rewrite_return_path")) {
+            id->rewrite_return_path = flag_directive(ps, "rewrite_return_path", id->rewrite_return_path);
+        } else if (word_is(ps, "key")) {
+            parse_key(ps, &keys, name);
+        } else {
+            perr(ps, l, "unknown field \"%.*s\" in identity (known: mode, alignment, policy, return_path, "
+                "rewrite_return_path, null_sender, parent_from, subdomains, local_part, key)",
+                (int) ps->tok.len, ps->tok.data);
+            skip_statement(ps);
+        }
+    }
+    if (ps->tok.type != TK_CLOSE) {
+        perr(ps, line, "identity %s: missing '}'", name.data);
+        free(keys.v);
+        return;
+    }
+    next(ps);
+    /* the identity's name: an address in address mode, a domain otherwise */
+    at = name.data ? memchr(name.data, '@', name.len) : NULL;
+    if (!have_mode) {
+        perr(ps, line, "identity %s: missing \"mode\" (domain, delegated or address)", name.data);
+    } else if (id->mode == TA_MODE_ADDRESS) {
+        if (at == NULL || at == name.data)
+            perr(ps, line, "identity %s: mode address needs a LOCAL@DOMAIN name", name.data);
+        else if (domain_value(ps, line, "identity domain", ta_str(at + 1, name.len - (size_t) (at + 1 - name.data)), &dom)) {
+            id->domain = dom;
+            id->local_part = arena_str(ps->arena, name.data, (size_t) (at - name.data));
+        }
+    } else if (at != NULL) {
+        perr(ps, line, "identity %s: an address needs \"mode address\"", name.data);
+    } else if (domain_value(ps, line, "identity domain", name, &dom)) {
+        id->domain = dom;
+    }
+    if (id->mode != TA_MODE_DELEGATED && id->parent_from)
+        perr(ps, line, "identity %s: parent_from applies to mode delegated only", name.data);
+    if (id->mode != TA_MODE_DOMAIN && id->subdomains)
+        perr(ps, line, "identity %s: subdomains applies to mode domain only", name.data);
+    if (id->rewrite_return_path && id->return_path.len == 0)
+        perr(ps, line, "identity %s: rewrite_return_path needs return_path", name.data);
+    for (i = 0; i < keys.n; i++)
+        if (((ta_key_t *) keys.v)[i].state == TA_KEY_ACTIVE)
+            nactive++;
+    if (nactive > 8)
+        perr(ps, line, "identity %s: more than 8 active keys", name.data);
+    if (nactive == 0 && !id->monitor)
+        fprintf(stderr, "%s:%zu: warning: identity %s has no active key: its mail will be refused\n",
+                ps->file, line, name.data);
+    id->nkeys = keys.n;
+    id->keys = vec_to_arena(ps, &keys);
+}
+
+/* parse_tenant - tenant NAME { login ...; identity ... { } } */
+static void
+parse_tenant(parser_t *ps, vec_t *tenants)
+{
+    size_t            line = ps->tok.line, l;
+    ta_conf_tenant_t *ct;
+    vec_t             ids = { NULL, 0, 0, sizeof(ta_identity_t) };
+    vec_t             logins = { NULL, 0, 0, sizeof(ta_str_t) };
+    ta_str_t          v, *lp;
+
+    next(ps);
+    if (ps->tok.type != TK_WORD) {
+        perr(ps, line, "tenant needs a name");
+        skip_statement(ps);
+        return;
+    }
+    if ((ct = vec_push(tenants)) == NULL) {
+        ps->oom = 1;
+        return;
+    }
+    ct->line = line;
+    ct->tenant.name = arena_str(ps->arena, ps->tok.data, ps->tok.len);
+    next(ps);
+    if (!expect_open(ps, "tenant", line))
+        return;
+    while (ps->tok.type != TK_CLOSE && ps->tok.type != TK_EOF) {
+        l = ps->tok.line;
+        if (word_is(ps, "login")) {
+            if (directive_value(ps, "login", &v)) {
+                if ((lp = vec_push(&logins)) == NULL)
+                    ps->oom = 1;
+                else
+                    *lp = v;
+            }
+        } else if (word_is(ps, "identity")) {
+            parse_identity(ps, &ids);
+        } else {
+            perr(ps, l, "unknown field \"%.*s\" in tenant (known: login, identity)",
+                (int) ps->tok.len, ps->tok.data);
+            skip_statement(ps);
+        }
+    }
+    if (ps->tok.type != TK_CLOSE)
+        perr(ps, line, "tenant %s: missing '}'", ct->tenant.name.data);
+    else
+        next(ps);
+    if (logins.n == 0)
+        perr(ps, line, "tenant %s has no login", ct->tenant.name.data);
+    if (ids.n == 0)
+        perr(ps, line, "tenant %s has no identity", ct->tenant.name.data);
+    ct->nlogins = logins.n;
+    ct->logins = vec_to_arena(ps, &logins);
+    ct->tenant.nidentities = ids.n;
+    ct->tenant.identities = vec_to_arena(ps, &ids);
+}
+
+/* ta_conf_parse - the whole source */
+ta_conf_t *
+ta_conf_parse(const char *text, size_t len, const char *file, const char *basedir,
+    ta_conf_key_check_t check, void *ctx, ta_conf_errors_t *errs)
+{
+    parser_t   ps;
+    ta_conf_t *c;
+    vec_t      tenants = { NULL, 0, 0, sizeof(ta_conf_tenant_t) };
+    ta_str_t   v;
+    size_t     l;
+    int        i;
+    static const char *const unknown[] = { "accept", "reject", NULL };
+
+    c = calloc(1, sizeof(*c));
+    if (c == NULL || (c->arena = calloc(1, sizeof(*c->arena))) == NULL) {
+        free(c);
+        ta_conf_error(errs, "%s: out of memory", file);
+        return NULL;
+    }
+    c->reject_unknown_login = 1;
+    memset(&ps, 0, sizeof(ps));
+    ps.p = text;
+    ps.end = text + len;
+    ps.line = 1;
+    ps.file = file;
+    ps.basedir = basedir;
+    ps.errs = errs;
+    ps.arena = c->arena;
+    ps.check = check;
+    ps.ctx = ctx;
+    next(&ps);
+    while (ps.tok.type != TK_EOF && !ps.oom) {
+        l = ps.tok.line;
+        if (ps.tok.type == TK_BAD) {
+            perr(&ps, l, "unterminated quoted string or control character");
+            next(&ps);
+        } else if (word_is(&ps, "tenant")) {
+            parse_tenant(&ps, &tenants);
+        } else if (word_is(&ps, "unknown_login")) {
+            if (directive_value(&ps, "unknown_login", &v) && (i = one_of(&ps, l, "unknown_login", v, unknown)) >= 0)
+                c->reject_unknown_login = i;
+        } else {
+            if (ps.tok.type == TK_WORD)
+                perr(&ps, l, "unknown directive \"%.*s\" (known: tenant, unknown_login)",
+                    (int) ps.tok.len, ps.tok.data);
+            else
+                perr(&ps, l, "unexpected '%s'", ps.tok.type == TK_CLOSE ? "}" : ps.tok.type == TK_OPEN ? "{" : ";");
+            if (ps.tok.type == TK_CLOSE)
+                next(&ps);
+            else
+                skip_statement(&ps);
+        }
+    }
+    free(ps.tok.unescaped);
+    c->ntenants = tenants.n;
+    c->tenants = vec_to_arena(&ps, &tenants);
+    if (ps.oom)
+        ta_conf_error(errs, "%s: out of memory", file);
+    if (errs->n > 0) {
+        ta_conf_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+/* ta_conf_free - release a parsed source */
+void
+ta_conf_free(ta_conf_t *c)
+{
+    ta_arena_block_t *b, *nb;
+
+    if (c == NULL)
+        return;
+    for (b = c->arena->head; b; b = nb) {
+        nb = b->next;
+        free(b);
+    }
+    free(c->arena);
+    free(c);
+}

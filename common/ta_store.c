@@ -1,0 +1,356 @@
+/*
+ * NAME
+ *	ta_store 3
+ * SUMMARY
+ *	the compiled tenant store: open read-only, look up a login
+ * SYNOPSIS
+ *	#include "ta_store.h"
+ * DESCRIPTION
+ *	See ta_store.h and ta_store_format.h. tinycdb maps the file; a lookup
+ *	is a hash probe whatever the tenant count. The record found is decoded
+ *	into one allocation, so the caller's tenant outlives a refresh. Every
+ *	length read from the file is checked against the record's end: a
+ *	corrupt store is an error, never a crash.
+ */
+#include <cdb.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ta_store.h"
+#include "ta_store_format.h"
+
+struct ta_store {
+    char               *path;
+    int                 fd;
+    struct cdb          cdb;
+    struct stat         st;         /* of the file mapped */
+    time_t              checked;    /* monotonic second of the last stat */
+    ta_store_settings_t settings;
+    uint32_t            ntenants;
+};
+
+/* mono_sec - monotonic seconds */
+static time_t
+mono_sec(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec;
+}
+
+/* le32 - a little-endian u32 */
+static uint32_t
+le32(const unsigned char *p)
+{
+    return (uint32_t) p[0] | (uint32_t) p[1] << 8 | (uint32_t) p[2] << 16 | (uint32_t) p[3] << 24;
+}
+
+/* map_file - open and check one store file */
+static int
+map_file(const char *path, int *fdp, struct cdb *cdb, struct stat *st,
+    ta_store_settings_t *settings, uint32_t *ntenants, char *err, size_t errlen)
+{
+    const unsigned char *meta;
+    unsigned             len;
+    int                  fd;
+
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot open store %s: %s", path, strerror(errno));
+        return TA_ESYSTEM;
+    }
+    if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode)) {
+        snprintf(err, errlen, "store %s is not a regular file", path);
+        close(fd);
+        return TA_ESYSTEM;
+    }
+    if (st->st_size < 2048 || cdb_init(cdb, fd) != 0) {
+        snprintf(err, errlen, "store %s is truncated or not a tenant store", path);
+        close(fd);
+        return TA_ESYSTEM;
+    }
+    if (cdb_find(cdb, TA_STORE_META_KEY, TA_STORE_META_KLEN) <= 0
+        || (len = cdb_datalen(cdb)) < 16
+        || (meta = cdb_get(cdb, len, cdb_datapos(cdb))) == NULL
+        || memcmp(meta, TA_STORE_MAGIC, 4) != 0) {
+        snprintf(err, errlen, "store %s is corrupt or not a tenant store (no header record)", path);
+        cdb_free(cdb);
+        close(fd);
+        return TA_ESYSTEM;
+    }
+    if (le32(meta + 4) != TA_STORE_VERSION) {
+        snprintf(err, errlen, "store %s has format version %u; this program reads version %u: recompile it",
+                 path, le32(meta + 4), TA_STORE_VERSION);
+        cdb_free(cdb);
+        close(fd);
+        return TA_ESYSTEM;
+    }
+    *ntenants = le32(meta + 8);
+    settings->reject_unknown_login = (le32(meta + 12) & 1) != 0;
+    *fdp = fd;
+    return TA_OK;
+}
+
+/* ta_store_open - map a store read-only */
+int
+ta_store_open(const char *path, ta_store_t **out, char *err, size_t errlen)
+{
+    ta_store_t *st;
+
+    *out = NULL;
+    st = calloc(1, sizeof(*st));
+    if (st == NULL || (st->path = strdup(path)) == NULL) {
+        free(st);
+        snprintf(err, errlen, "out of memory");
+        return TA_ESYSTEM;
+    }
+    if (map_file(path, &st->fd, &st->cdb, &st->st, &st->settings, &st->ntenants, err, errlen) != TA_OK) {
+        free(st->path);
+        free(st);
+        return TA_ESYSTEM;
+    }
+    st->checked = mono_sec();
+    *out = st;
+    return TA_OK;
+}
+
+/* ta_store_refresh - map a replaced store; at most one stat a second */
+int
+ta_store_refresh(ta_store_t *st, char *err, size_t errlen)
+{
+    struct stat         sb, nst;
+    struct cdb          ncdb;
+    ta_store_settings_t nset;
+    uint32_t            nt;
+    int                 nfd;
+    time_t              now = mono_sec();
+
+    if (now == st->checked)
+        return TA_OK;
+    st->checked = now;
+    if (stat(st->path, &sb) != 0) {
+        snprintf(err, errlen, "store %s: %s (still using the one loaded)", st->path, strerror(errno));
+        return TA_ESYSTEM;
+    }
+    if (sb.st_ino == st->st.st_ino && sb.st_dev == st->st.st_dev && sb.st_size == st->st.st_size
+        && sb.st_mtim.tv_sec == st->st.st_mtim.tv_sec && sb.st_mtim.tv_nsec == st->st.st_mtim.tv_nsec)
+        return TA_OK;
+    if (map_file(st->path, &nfd, &ncdb, &nst, &nset, &nt, err, errlen) != TA_OK)
+        return TA_ESYSTEM;
+    cdb_free(&st->cdb);
+    close(st->fd);
+    st->fd = nfd;
+    st->cdb = ncdb;
+    st->st = nst;
+    st->settings = nset;
+    st->ntenants = nt;
+    return TA_OK;
+}
+
+/* ta_store_settings - store-wide settings */
+const ta_store_settings_t *
+ta_store_settings(const ta_store_t *st)
+{
+    return &st->settings;
+}
+
+/* ta_store_count - how many tenants the store holds */
+size_t
+ta_store_count(const ta_store_t *st)
+{
+    return st->ntenants;
+}
+
+/* A bounds-checked reader over one record. */
+typedef struct {
+    const unsigned char *p, *end;
+    int                  bad;
+} rd_t;
+
+static unsigned
+rd_u8(rd_t *r)
+{
+    if (r->bad || r->p + 1 > r->end) {
+        r->bad = 1;
+        return 0;
+    }
+    return *r->p++;
+}
+
+static unsigned
+rd_u16(rd_t *r)
+{
+    unsigned v;
+
+    if (r->bad || r->p + 2 > r->end) {
+        r->bad = 1;
+        return 0;
+    }
+    v = (unsigned) r->p[0] | (unsigned) r->p[1] << 8;
+    r->p += 2;
+    return v;
+}
+
+/* rd_str - a string: into *out (copied into the pool) when pool is set */
+static ta_str_t
+rd_str(rd_t *r, char **pool, size_t *strbytes)
+{
+    unsigned n = rd_u16(r);
+    ta_str_t s = { "", 0 };
+
+    if (r->bad || (size_t) (r->end - r->p) < n) {
+        r->bad = 1;
+        return s;
+    }
+    if (pool != NULL) {
+        memcpy(*pool, r->p, n);
+        (*pool)[n] = '\0';
+        s = ta_str(*pool, n);
+        *pool += n + 1;
+    } else {
+        *strbytes += n + 1;
+    }
+    r->p += n;
+    return s;
+}
+
+/*
+ * decode - two passes over a record: the first (pool NULL) counts what to
+ * allocate and validates, the second fills the allocation.
+ */
+static void
+decode(rd_t *r, ta_tenant_t *t, ta_identity_t *ids, ta_key_t *keys, char **pool,
+    size_t *nids, size_t *nkeys, size_t *strbytes)
+{
+    unsigned i, k, n, nk, flags;
+    ta_str_t name;
+
+    *nids = *nkeys = 0;
+    name = rd_str(r, pool, strbytes);
+    n = rd_u16(r);
+    if (t != NULL) {
+        t->name = name;
+        t->nidentities = n;
+        t->identities = ids;
+    }
+    for (i = 0; i < n && !r->bad; i++) {
+        ta_identity_t id;
+
+        memset(&id, 0, sizeof(id));
+        id.mode = (ta_identity_mode_t) rd_u8(r);
+        id.alignment = (ta_align_t) rd_u8(r);
+        flags = rd_u8(r);
+        if (id.mode > TA_MODE_ADDRESS || id.alignment > TA_ALIGN_STRICT)
+            r->bad = 1;
+        id.monitor = (flags & TA_IDF_MONITOR) != 0;
+        id.allow_null_sender = (flags & TA_IDF_NULL_SENDER) != 0;
+        id.parent_from = (flags & TA_IDF_PARENT_FROM) != 0;
+        id.subdomains = (flags & TA_IDF_SUBDOMAINS) != 0;
+        id.rewrite_return_path = (flags & TA_IDF_REWRITE) != 0;
+        id.domain = rd_str(r, pool, strbytes);
+        id.local_part = rd_str(r, pool, strbytes);
+        id.return_path = rd_str(r, pool, strbytes);
+        id.local_part_pattern = rd_str(r, pool, strbytes);
+        nk = rd_u16(r);
+        id.nkeys = nk;
+        id.keys = keys ? keys + *nkeys : NULL;
+        for (k = 0; k < nk && !r->bad; k++) {
+            ta_key_t key;
+
+            key.selector = rd_str(r, pool, strbytes);
+            key.domain = rd_str(r, pool, strbytes);
+            key.key_file = rd_str(r, pool, strbytes);
+            key.alg = (ta_dkim_alg_t) rd_u8(r);
+            key.state = (ta_key_state_t) rd_u8(r);
+            if (key.alg > TA_ALG_ED25519_SHA256 || key.state > TA_KEY_REVOKED)
+                r->bad = 1;
+            if (keys != NULL)
+                keys[*nkeys] = key;
+            (*nkeys)++;
+        }
+        if (ids != NULL)
+            ids[*nids] = id;
+        (*nids)++;
+    }
+    if (r->p != r->end)
+        r->bad = 1;
+}
+
+/* ta_store_lookup - the tenant acting for a login */
+int
+ta_store_lookup(ta_store_t *st, ta_str_t login, ta_tenant_t **out, char *err, size_t errlen)
+{
+    char                 key[1 + 256];
+    const unsigned char *rec;
+    unsigned             len;
+    int                  rc;
+    rd_t                 r;
+    size_t               nids, nkeys, strbytes = 0, size;
+    char                *mem, *pool;
+    ta_tenant_t         *t;
+
+    *out = NULL;
+    if (login.len == 0 || login.len > 255)
+        return TA_NOTFOUND;
+    key[0] = 'L';
+    memcpy(key + 1, login.data, login.len);
+    rc = cdb_find(&st->cdb, key, (unsigned) login.len + 1);
+    if (rc == 0)
+        return TA_NOTFOUND;
+    if (rc < 0 || (len = cdb_datalen(&st->cdb)) == 0
+        || (rec = cdb_get(&st->cdb, len, cdb_datapos(&st->cdb))) == NULL) {
+        snprintf(err, errlen, "store %s is corrupt (lookup failed)", st->path);
+        return TA_ESYSTEM;
+    }
+    r.p = rec;
+    r.end = rec + len;
+    r.bad = 0;
+    decode(&r, NULL, NULL, NULL, NULL, &nids, &nkeys, &strbytes);
+    if (r.bad) {
+        snprintf(err, errlen, "store %s is corrupt (bad record for login %.*s)", st->path,
+                 (int) login.len, login.data);
+        return TA_ESYSTEM;
+    }
+    size = sizeof(ta_tenant_t) + nids * sizeof(ta_identity_t) + nkeys * sizeof(ta_key_t) + strbytes;
+    mem = malloc(size);
+    if (mem == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return TA_ESYSTEM;
+    }
+    t = (ta_tenant_t *) mem;
+    pool = mem + sizeof(ta_tenant_t) + nids * sizeof(ta_identity_t) + nkeys * sizeof(ta_key_t);
+    r.p = rec;
+    r.bad = 0;
+    decode(&r, t, (ta_identity_t *) (mem + sizeof(ta_tenant_t)),
+           (ta_key_t *) (mem + sizeof(ta_tenant_t) + nids * sizeof(ta_identity_t)),
+           &pool, &nids, &nkeys, &strbytes);
+    *out = t;
+    return TA_OK;
+}
+
+/* ta_tenant_free - release a looked-up tenant */
+void
+ta_tenant_free(ta_tenant_t *t)
+{
+    free(t);
+}
+
+/* ta_store_close - unmap and free */
+void
+ta_store_close(ta_store_t *st)
+{
+    if (st == NULL)
+        return;
+    cdb_free(&st->cdb);
+    close(st->fd);
+    free(st->path);
+    free(st);
+}

@@ -1,0 +1,36 @@
+/*
+ * NAME
+ *	ta_store_format 3h
+ * SUMMARY
+ *	the on-disk layout of a compiled store, shared by writer and reader
+ * DESCRIPTION
+ *	A tinycdb file. Keys:
+ *	  "\0meta"       TA_STORE_MAGIC, u32 format version, u32 tenant count,
+ *	                 u32 flags (bit 0: reject unknown logins)
+ *	  "L" LOGIN      the tenant record acting for that login
+ *	A tenant record (all integers little-endian; a string is u16 length
+ *	then bytes):
+ *	  str name; u16 nidentities; per identity:
+ *	    u8 mode; u8 alignment; u8 flags (monitor 1, null sender 2,
+ *	    parent_from 4, subdomains 8, rewrite_return_path 16);
+ *	    str domain; str local_part; str return_path; str pattern;
+ *	    u16 nkeys; per key: str selector; str domain; str file; u8 alg; u8 state
+ *	The reader checks every length against the record's end.
+ */
+#ifndef TA_STORE_FORMAT_H
+#define TA_STORE_FORMAT_H
+
+#define TA_STORE_MAGIC      "TAST"
+#define TA_STORE_VERSION    1
+#define TA_STORE_META_KEY   "\0meta"
+#define TA_STORE_META_KLEN  5
+
+enum {
+    TA_IDF_MONITOR = 1,
+    TA_IDF_NULL_SENDER = 2,
+    TA_IDF_PARENT_FROM = 4,
+    TA_IDF_SUBDOMAINS = 8,
+    TA_IDF_REWRITE = 16
+};
+
+#endif
