@@ -1,0 +1,249 @@
+/*
+ * NAME
+ *	cmd_check 1
+ * SUMMARY
+ *	tenantalign check: the verdict an adapter would give one message
+ * SYNOPSIS
+ *	tenantalign check --store STORE --login LOGIN --mail-from ADDR
+ *	                  [--json] [--monitor] [--eol auto|crlf|lf] [FILE|-]
+ * DESCRIPTION
+ *	Runs the message through exactly the code the adapters run (ta_engine:
+ *	store lookup, decision, key loading, signing) and prints the SMTP reply
+ *	first; on accept, what would be signed. --json prints the verdict as
+ *	one JSON object instead. Exit 0 accept, 1 reject, 2 tempfail, 64 usage.
+ *	With --eol auto (the default) a message whose first line ends in CRLF
+ *	is read as wire format, otherwise as LF text.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "ta_engine.h"
+#include "ta_reply.h"
+
+#define MAX_MESSAGE (64u * 1024 * 1024)
+
+static const char check_usage[] =
+    "usage: tenantalign check --store STORE --login LOGIN --mail-from ADDR\n"
+    "                         [--json] [--monitor] [--eol auto|crlf|lf] [FILE|-]\n"
+    "\n"
+    "Prints the SMTP reply tenantalign would give for the message in FILE (or\n"
+    "standard input) relayed by LOGIN with envelope sender ADDR (the MAIL FROM\n"
+    "argument, e.g. '<bounces@bounces.acme.example>' or '<>').\n"
+    "  --json      the verdict as a JSON object\n"
+    "  --monitor   decide as in monitor mode (accept, report the would-be reason)\n"
+    "  --eol       line endings of the input (default: auto)\n"
+    "exit status: 0 accept, 1 reject, 2 tempfail, 64 usage error\n";
+
+/* read_all - the whole input, bounded */
+static char *
+read_all(FILE *f, size_t *len)
+{
+    size_t cap = 65536, n = 0, r;
+    char  *buf = malloc(cap), *nb;
+
+    if (buf == NULL)
+        return NULL;
+    while ((r = fread(buf + n, 1, cap - n, f)) > 0) {
+        n += r;
+        if (n == cap) {
+            if (cap >= MAX_MESSAGE) {
+                free(buf);
+                errno = EFBIG;
+                return NULL;
+            }
+            nb = realloc(buf, cap * 2);
+            if (nb == NULL) {
+                free(buf);
+                return NULL;
+            }
+            buf = nb;
+            cap *= 2;
+        }
+    }
+    if (ferror(f)) {
+        free(buf);
+        return NULL;
+    }
+    *len = n;
+    return buf;
+}
+
+/* header_end - length of the header section including the empty line */
+static size_t
+header_end(const char *m, size_t len, ta_eol_t eol)
+{
+    size_t i;
+
+    for (i = 0; i < len; i++) {
+        if (m[i] != '\n')
+            continue;
+        if (eol == TA_EOL_LF ? (i + 1 < len && m[i + 1] == '\n')
+                             : (i + 2 < len && m[i + 1] == '\r' && m[i + 2] == '\n'))
+            return i + (eol == TA_EOL_LF ? 2 : 3);
+        if (i == 0 || (eol == TA_EOL_CRLF && i == 1 && m[0] == '\r'))
+            return i + 1;   /* no headers at all */
+    }
+    return len;
+}
+
+/* json_str - a JSON string literal */
+static void
+json_str(FILE *o, const char *s, size_t n)
+{
+    size_t i;
+
+    fputc('"', o);
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char) s[i];
+        if (c == '"' || c == '\\')
+            fprintf(o, "\\%c", c);
+        else if (c < 0x20 || c == 0x7f)
+            fprintf(o, "\\u%04x", c);
+        else
+            fputc(c, o);
+    }
+    fputc('"', o);
+}
+
+/* print_json - the verdict as one JSON object */
+static void
+print_json(const ta_verdict_t *v, ta_str_t tenant, const char *login, const char *reply)
+{
+    static const char *const actions[] = { "accept", "reject", "tempfail" };
+    size_t i;
+
+    printf("{\"action\":\"%s\",\"code\":%s,\"enhanced\":\"%s\",\"monitor\":%s,",
+           actions[v->action], v->code, v->enhanced, v->monitor ? "true" : "false");
+    printf("\"tenant\":");
+    if (tenant.len)
+        json_str(stdout, tenant.data, tenant.len);
+    else
+        printf("null");
+    printf(",\"login\":");
+    json_str(stdout, login, strlen(login));
+    printf(",\"from_domain\":");
+    json_str(stdout, v->from_domain, strlen(v->from_domain));
+    printf(",\"envelope_domain\":");
+    json_str(stdout, v->envelope_domain, strlen(v->envelope_domain));
+    printf(",\"reason\":");
+    json_str(stdout, v->reason, strlen(v->reason));
+    if (v->rewrite_sender) {
+        printf(",\"new_sender\":");
+        json_str(stdout, v->new_sender, strlen(v->new_sender));
+    }
+    printf(",\"sign\":[");
+    for (i = 0; i < v->nsign; i++) {
+        const ta_key_t *k = v->sign[i];
+        ta_str_t d = k->domain.len ? k->domain : v->identity->domain;
+
+        printf("%s{\"d\":", i ? "," : "");
+        json_str(stdout, d.data, d.len);
+        printf(",\"s\":");
+        json_str(stdout, k->selector.data, k->selector.len);
+        printf(",\"a\":\"%s\"}", k->alg == TA_ALG_ED25519_SHA256 ? "ed25519-sha256" : "rsa-sha256");
+    }
+    printf("],\"reply\":");
+    json_str(stdout, reply, strlen(reply));
+    printf("}\n");
+}
+
+/* ta_cmd_check - tenantalign check */
+int
+ta_cmd_check(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "store", required_argument, NULL, 's' },
+        { "login", required_argument, NULL, 'l' },
+        { "mail-from", required_argument, NULL, 'm' },
+        { "json", no_argument, NULL, 'j' },
+        { "monitor", no_argument, NULL, 'M' },
+        { "eol", required_argument, NULL, 'e' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 }
+    };
+    const char         *store = NULL, *login = NULL, *mail_from = NULL, *eol_arg = "auto";
+    const char         *path = "-";
+    int                 json = 0, monitor = 0, c, rc;
+    FILE               *in;
+    char               *msg, err[512], reply[1024];
+    size_t              len = 0, hlen;
+    ta_engine_conf_t    conf;
+    ta_engine_t        *e;
+    ta_txn_t           *t;
+    const ta_verdict_t *v;
+    ta_str_t            sigs;
+
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 's': store = optarg; break;
+        case 'l': login = optarg; break;
+        case 'm': mail_from = optarg; break;
+        case 'j': json = 1; break;
+        case 'M': monitor = 1; break;
+        case 'e': eol_arg = optarg; break;
+        case 'h': fputs(check_usage, stdout); return TA_EXIT_OK;
+        default: fputs(check_usage, stderr); return TA_EXIT_USAGE;
+        }
+    }
+    if (store == NULL || login == NULL || mail_from == NULL || argc - optind > 1
+        || (strcmp(eol_arg, "auto") && strcmp(eol_arg, "crlf") && strcmp(eol_arg, "lf"))) {
+        fputs(check_usage, stderr);
+        return TA_EXIT_USAGE;
+    }
+    if (optind < argc)
+        path = argv[optind];
+    in = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    if (in == NULL) {
+        fprintf(stderr, "tenantalign check: %s: %s\n", path, strerror(errno));
+        return TA_EXIT_USAGE;
+    }
+    msg = read_all(in, &len);
+    if (in != stdin)
+        fclose(in);
+    if (msg == NULL) {
+        fprintf(stderr, "tenantalign check: %s: %s\n", path, strerror(errno));
+        return TA_EXIT_TEMPFAIL;
+    }
+
+    memset(&conf, 0, sizeof(conf));
+    conf.store_path = store;
+    conf.mode = monitor ? TA_MONITOR : TA_ENFORCE;
+    if (strcmp(eol_arg, "auto") == 0) {
+        const char *nl = memchr(msg, '\n', len);
+        conf.eol = (nl != NULL && nl > msg && nl[-1] == '\r') ? TA_EOL_CRLF : TA_EOL_LF;
+    } else {
+        conf.eol = strcmp(eol_arg, "crlf") == 0 ? TA_EOL_CRLF : TA_EOL_LF;
+    }
+    if (ta_engine_open(&conf, &e, err, sizeof(err)) != TA_OK) {
+        fprintf(stderr, "tenantalign check: %s\n", err);
+        free(msg);
+        return TA_EXIT_TEMPFAIL;
+    }
+    if (err[0])
+        fprintf(stderr, "tenantalign check: %s\n", err);
+
+    t = ta_txn_new(e, ta_str_cstr(login), ta_str_cstr(mail_from));
+    hlen = header_end(msg, len, conf.eol);
+    v = ta_txn_header(t, msg, hlen);
+    if (v->action == TA_ACCEPT) {
+        ta_txn_body(t, msg + hlen, len - hlen);
+        v = ta_txn_finish(t, &sigs);
+    }
+    ta_reply_format(v, "\n", reply, sizeof(reply));
+    if (json)
+        print_json(v, ta_txn_tenant(t), login, reply);
+    else
+        fputs(reply, stdout);
+    ta_txn_log(t, err, sizeof(err));
+    fprintf(stderr, "tenantalign: %s\n", err);
+    rc = v->action == TA_ACCEPT ? TA_EXIT_OK : v->action == TA_REJECT ? TA_EXIT_REJECT : TA_EXIT_TEMPFAIL;
+    ta_txn_free(t);
+    ta_engine_close(e);
+    free(msg);
+    return rc;
+}

@@ -1,0 +1,68 @@
+/*
+ * NAME
+ *	tenantalign 1
+ * SUMMARY
+ *	command-line front end: compile, check, sign, keygen
+ * SYNOPSIS
+ *	tenantalign compile [--progress] SOURCE STORE
+ *	tenantalign check --store STORE --login LOGIN --mail-from ADDR
+ *	                  [--json] [--monitor] [--eol auto|crlf|lf] [FILE|-]
+ *	tenantalign sign --key FILE --domain D --selector S ... [FILE|-]
+ *	tenantalign keygen --alg ALG --domain D --selector S --out DIR
+ * DESCRIPTION
+ *	Each command has --help. Exit status: 0 accept / success, 1 reject /
+ *	bad input, 2 tempfail / system error, 64 usage error.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char usage[] =
+    "usage: tenantalign COMMAND [OPTIONS]\n"
+    "\n"
+    "DMARC alignment gate for email service providers: decides, for a message\n"
+    "relayed by an authenticated tenant, whether to sign it or refuse it.\n"
+    "\n"
+    "commands:\n"
+    "  compile  validate a tenant source file and write the indexed store\n"
+    "  check    show the verdict (SMTP reply) for one message\n"
+    "  sign     DKIM-sign a message (rsa-sha256, ed25519-sha256)\n"
+    "  keygen   generate a DKIM key and print its DNS TXT record\n"
+    "\n"
+    "'tenantalign COMMAND --help' describes each command.\n"
+    "exit status: 0 accept/success, 1 reject/bad input, 2 tempfail/system error, 64 usage\n";
+
+int
+main(int argc, char **argv)
+{
+    static const struct {
+        const char *name;
+        int (*run)(int, char **);
+    } commands[] = {
+        { "compile", ta_cmd_compile },
+        { "check", ta_cmd_check },
+        { "sign", ta_cmd_sign },
+        { "keygen", ta_cmd_keygen },
+    };
+    size_t i;
+
+    if (argc < 2) {
+        fputs(usage, stderr);
+        return TA_EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0
+        || strcmp(argv[1], "help") == 0) {
+        fputs(usage, stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        puts("tenantalign " TA_VERSION);
+        return 0;
+    }
+    for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "tenantalign: unknown command '%s'\n\n%s", argv[1], usage);
+    return TA_EXIT_USAGE;
+}

@@ -1,0 +1,454 @@
+/*
+ * NAME
+ *	ta_dkim_sign 3
+ * SUMMARY
+ *	DKIM signatures (rsa-sha256, ed25519-sha256) of one message
+ * SYNOPSIS
+ *	#include "ta_dkim.h"
+ * DESCRIPTION
+ *	See ta_dkim.h. The selected header fields are canonicalised once into
+ *	a buffer shared by every signer; each signer then hashes that buffer
+ *	and its own DKIM-Signature field (b= empty), and signs.
+ *
+ *	The field is laid out as RFC 8463's examples are: tags in the order
+ *	v a c d [i] q s t [x] h bh b, h= names separated by " : ", folded
+ *	before a tag or an h= name (with its colon) that would pass column
+ *	59, b= on its own lines. With the RFC's keys, message, --headers and --timestamp the
+ *	output is the published one byte for byte.
+ * STANDARDS
+ *	RFC 6376 3.5, 3.7, 5.4 and 5.4.2 (several instances of a field are
+ *	signed from the bottom up; a name listed more often than the field is
+ *	present signs nothing, and so forbids adding one); RFC 8301; RFC 8463.
+ */
+#include <openssl/rsa.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ta_dkim.h"
+
+#define FOLD_WIDTH 59
+
+const char *const ta_dkim_default_headers[] = {
+    "from", "to", "cc", "subject", "date", "message-id", "reply-to", "sender",
+    "in-reply-to", "references", "mime-version", "content-type",
+    "content-transfer-encoding", "list-unsubscribe", "list-unsubscribe-post",
+    "list-id"
+};
+const size_t ta_dkim_ndefault_headers =
+    sizeof(ta_dkim_default_headers) / sizeof(ta_dkim_default_headers[0]);
+
+typedef struct {
+    char           domain[256];
+    char           selector[64];
+    ta_dkim_alg_t  alg;
+    EVP_PKEY      *key;
+} signer_t;
+
+struct ta_dkim {
+    ta_dkim_opts_t  opts;
+    long long       t;
+    signer_t        signers[TA_DKIM_MAX_SIGNERS];
+    size_t          nsigners;
+    char           *hdata;          /* canonical selected fields */
+    size_t          hlen;
+    char           *hlist;          /* "from : to : ..." */
+    size_t          hlist_len;
+    int             headers_done;
+    ta_body_canon_t body;
+};
+
+/* ta_dkim_new - a signing context; NULL when out of memory */
+ta_dkim_t *
+ta_dkim_new(const ta_dkim_opts_t *opts)
+{
+    ta_dkim_t *d = malloc(sizeof(*d));
+
+    if (d == NULL)
+        return NULL;
+    memset(d, 0, offsetof(ta_dkim_t, body));
+    d->opts = *opts;
+    d->t = opts->timestamp ? opts->timestamp : (long long) time(NULL);
+    if (ta_body_canon_init(&d->body, opts->body_canon, opts->eol) != TA_OK) {
+        free(d);
+        return NULL;
+    }
+    return d;
+}
+
+/* copy_label - a bounded, checked copy of a domain or selector */
+static int
+copy_label(char *dst, size_t size, ta_str_t s)
+{
+    size_t i;
+
+    if (s.len == 0 || s.len >= size)
+        return 0;
+    for (i = 0; i < s.len; i++) {
+        unsigned char c = (unsigned char) s.data[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+              || c == '-' || c == '.' || c == '_'))
+            return 0;
+    }
+    memcpy(dst, s.data, s.len);
+    dst[s.len] = '\0';
+    return 1;
+}
+
+/* ta_dkim_add_signer - one more signature; err may hold a warning on success */
+int
+ta_dkim_add_signer(ta_dkim_t *d, ta_str_t domain, ta_str_t selector, ta_dkim_alg_t alg,
+    EVP_PKEY *key, char *err, size_t errlen)
+{
+    signer_t *s;
+    int       id = EVP_PKEY_get_base_id(key), bits;
+
+    if (errlen)
+        err[0] = '\0';
+    if (d->nsigners == TA_DKIM_MAX_SIGNERS) {
+        snprintf(err, errlen, "more than %d signatures", TA_DKIM_MAX_SIGNERS);
+        return TA_EINPUT;
+    }
+    s = &d->signers[d->nsigners];
+    if (!copy_label(s->domain, sizeof(s->domain), domain)
+        || !copy_label(s->selector, sizeof(s->selector), selector)) {
+        snprintf(err, errlen, "invalid d= or s= value");
+        return TA_EINPUT;
+    }
+    if (alg == TA_ALG_RSA_SHA256) {
+        if (id != EVP_PKEY_RSA) {
+            snprintf(err, errlen, "key for s=%s is not an RSA key", s->selector);
+            return TA_EINPUT;
+        }
+        bits = EVP_PKEY_get_bits(key);
+        if (bits < 1024) {
+            snprintf(err, errlen, "RSA key for s=%s has %d bits; RFC 8301 requires at least 1024", s->selector, bits);
+            return TA_EINPUT;
+        }
+        if (bits < 2048)
+            snprintf(err, errlen, "warning: RSA key for s=%s has %d bits; use 2048 or more", s->selector, bits);
+    } else if (id != EVP_PKEY_ED25519) {
+        snprintf(err, errlen, "key for s=%s is not an Ed25519 key", s->selector);
+        return TA_EINPUT;
+    }
+    s->alg = alg;
+    s->key = key;
+    d->nsigners++;
+    return TA_OK;
+}
+
+/* append - grow-and-copy into a heap buffer */
+static int
+append(char **buf, size_t *len, size_t *cap, const char *p, size_t n)
+{
+    char *nb;
+
+    if (*len + n + 1 > *cap) {
+        size_t c = *cap ? *cap : 1024;
+        while (c < *len + n + 1)
+            c *= 2;
+        nb = realloc(*buf, c);
+        if (nb == NULL)
+            return TA_ESYSTEM;
+        *buf = nb;
+        *cap = c;
+    }
+    memcpy(*buf + *len, p, n);
+    *len += n;
+    (*buf)[*len] = '\0';
+    return TA_OK;
+}
+
+/* ta_dkim_headers - choose and canonicalise the fields to sign */
+int
+ta_dkim_headers(ta_dkim_t *d, const ta_headers_t *h)
+{
+    const char *const *names = d->opts.headers;
+    size_t             nnames = d->opts.nheaders, i, j, k, present, used, reps;
+    size_t             hcap = 0, lcap = 0, n;
+    char              *canon = NULL;
+    size_t             canon_cap = 0;
+    int                rc = TA_OK;
+
+    if (names == NULL) {
+        names = ta_dkim_default_headers;
+        nnames = ta_dkim_ndefault_headers;
+    }
+    for (i = 0; i < nnames && rc == TA_OK; i++) {
+        ta_str_t name = ta_str_cstr(names[i]);
+
+        present = ta_headers_count(h, name);
+        if (d->opts.headers == NULL) {
+            reps = present + 1;         /* oversign */
+            used = 0;
+        } else {
+            /* explicit list: this is the (used+1)-th mention of the name */
+            for (used = 0, j = 0; j < i; j++)
+                used += ta_str_caseeq(ta_str_cstr(names[j]), name);
+            reps = 1;
+        }
+        for (k = 0; k < reps && rc == TA_OK; k++, used++) {
+            if (d->hlist_len)
+                rc = append(&d->hlist, &d->hlist_len, &lcap, " : ", 3);
+            for (j = 0; j < name.len && rc == TA_OK; j++) {
+                char c = name.data[j];
+                c = (char) ((c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c);
+                rc = append(&d->hlist, &d->hlist_len, &lcap, &c, 1);
+            }
+            if (used >= present || rc != TA_OK)
+                continue;                       /* signs "nothing": none may be added */
+            /* instances are taken from the bottom up */
+            const ta_header_field_t *f = ta_headers_find(h, name, present - 1 - used);
+            if (canon_cap < 2 * f->raw.len + 2) {
+                free(canon);
+                canon_cap = 2 * f->raw.len + 2;
+                canon = malloc(canon_cap);
+                if (canon == NULL) {
+                    rc = TA_ESYSTEM;
+                    break;
+                }
+            }
+            n = ta_header_canon(d->opts.header_canon, d->opts.eol, f->raw, canon);
+            rc = append(&d->hdata, &d->hlen, &hcap, canon, n);
+        }
+    }
+    free(canon);
+    if (rc == TA_OK && d->hlist_len == 0)
+        rc = TA_EINPUT;
+    d->headers_done = rc == TA_OK;
+    return rc;
+}
+
+/* ta_dkim_body - hash a chunk of the body */
+int
+ta_dkim_body(ta_dkim_t *d, const char *chunk, size_t len)
+{
+    ta_body_canon_update(&d->body, chunk, len);
+    return TA_OK;
+}
+
+/* The folded field being written. */
+typedef struct {
+    char   *p;
+    size_t  len, cap, col;
+    int     oom;
+} field_t;
+
+static void
+field_put(field_t *f, const char *s, size_t n)
+{
+    if (append(&f->p, &f->len, &f->cap, s, n) != TA_OK)
+        f->oom = 1;
+    f->col += n;
+}
+
+/* field_token - " token", folded first when it would pass the width */
+static void
+field_token(field_t *f, const char *s, size_t n)
+{
+    if (f->col + 1 + n > FOLD_WIDTH) {
+        field_put(f, "\r\n", 2);
+        f->col = 0;
+    }
+    field_put(f, " ", 1);
+    field_put(f, s, n);
+}
+
+/* build_field - the DKIM-Signature field up to and including "b=" */
+static void
+build_field(const ta_dkim_t *d, const signer_t *s, const char *bh, field_t *f)
+{
+    char        tok[600];
+    const char *p, *end;
+    int         n;
+
+    field_put(f, "DKIM-Signature:", 15);
+    field_token(f, "v=1;", 4);
+    n = snprintf(tok, sizeof(tok), "a=%s;", s->alg == TA_ALG_RSA_SHA256 ? "rsa-sha256" : "ed25519-sha256");
+    field_token(f, tok, (size_t) n);
+    n = snprintf(tok, sizeof(tok), "c=%s/%s;", d->opts.header_canon == TA_CANON_SIMPLE ? "simple" : "relaxed",
+                 d->opts.body_canon == TA_CANON_SIMPLE ? "simple" : "relaxed");
+    field_token(f, tok, (size_t) n);
+    n = snprintf(tok, sizeof(tok), "d=%s;", s->domain);
+    field_token(f, tok, (size_t) n);
+    if (d->opts.identity) {
+        n = snprintf(tok, sizeof(tok), "i=%s;", d->opts.identity);
+        field_token(f, tok, (size_t) n);
+    }
+    field_token(f, "q=dns/txt;", 10);
+    n = snprintf(tok, sizeof(tok), "s=%s;", s->selector);
+    field_token(f, tok, (size_t) n);
+    n = snprintf(tok, sizeof(tok), "t=%lld;", d->t);
+    field_token(f, tok, (size_t) n);
+    if (d->opts.expire > 0) {
+        n = snprintf(tok, sizeof(tok), "x=%lld;", d->t + d->opts.expire);
+        field_token(f, tok, (size_t) n);
+    }
+    /* h=: each name with the " :" after it as one token, so that a line
+     * never starts with a colon */
+    p = d->hlist;
+    end = d->hlist + d->hlist_len;
+    while (p < end) {
+        const char *sep = strstr(p, " : ");
+        const char *ne = sep ? sep : end;
+
+        n = snprintf(tok, sizeof(tok), "%s%.*s%s", p == d->hlist ? "h=" : "", (int) (ne - p), p,
+                     sep ? " :" : ";");
+        field_token(f, tok, (size_t) n);
+        p = sep ? sep + 3 : end;
+    }
+    n = snprintf(tok, sizeof(tok), "bh=%s;", bh);
+    field_token(f, tok, (size_t) n);
+    field_put(f, "\r\n b=", 5);
+    f->col = 3;
+}
+
+/* sign_one - the b= value of one signer */
+static int
+sign_one(const ta_dkim_t *d, const signer_t *s, const char *canon_field, size_t cflen,
+    char *b64, size_t b64size, char *err, size_t errlen)
+{
+    EVP_MD_CTX   *ctx = EVP_MD_CTX_new();
+    unsigned char sig[1024], hash[32];
+    size_t        siglen = sizeof(sig);
+    unsigned      hlen = 32;
+    int           ok = 0;
+
+    if (ctx == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return TA_ESYSTEM;
+    }
+    if (s->alg == TA_ALG_RSA_SHA256) {
+        ok = EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, s->key) == 1
+             && EVP_PKEY_get_size(s->key) <= (int) sizeof(sig)
+             && EVP_DigestSignUpdate(ctx, d->hdata, d->hlen) == 1
+             && EVP_DigestSignUpdate(ctx, canon_field, cflen) == 1
+             && EVP_DigestSignFinal(ctx, sig, &siglen) == 1;
+    } else {
+        /* RFC 8463: Ed25519 (pure) over the SHA-256 of the header data */
+        ok = EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1
+             && EVP_DigestUpdate(ctx, d->hdata, d->hlen) == 1
+             && EVP_DigestUpdate(ctx, canon_field, cflen) == 1
+             && EVP_DigestFinal_ex(ctx, hash, &hlen) == 1
+             && EVP_MD_CTX_reset(ctx) == 1
+             && EVP_DigestSignInit(ctx, NULL, NULL, NULL, s->key) == 1
+             && EVP_DigestSign(ctx, sig, &siglen, hash, sizeof(hash)) == 1;
+    }
+    EVP_MD_CTX_free(ctx);
+    if (!ok || b64size < 4 * ((siglen + 2) / 3) + 1) {
+        snprintf(err, errlen, "signing with s=%s failed", s->selector);
+        return TA_ESYSTEM;
+    }
+    EVP_EncodeBlock((unsigned char *) b64, sig, (int) siglen);
+    return TA_OK;
+}
+
+/* put_out - copy to the caller's buffer, CRLF turned into its eol */
+static int
+put_out(const ta_dkim_t *d, char *out, size_t outsize, size_t *outlen, const char *p, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        if (d->opts.eol == TA_EOL_LF && p[i] == '\r' && i + 1 < n && p[i + 1] == '\n')
+            continue;
+        if (*outlen + 1 >= outsize)
+            return TA_ESYSTEM;
+        out[(*outlen)++] = p[i];
+    }
+    out[*outlen] = '\0';
+    return TA_OK;
+}
+
+/* ta_dkim_finish - every signature field, in the order of the signers */
+int
+ta_dkim_finish(ta_dkim_t *d, char *out, size_t outsize, size_t *outlen, char *err, size_t errlen)
+{
+    unsigned char bh[32];
+    char          bh64[48], b64[1400], *canon;
+    size_t        i, cflen, o, n;
+    field_t       f;
+    int           rc = TA_OK;
+
+    *outlen = 0;
+    if (outsize)
+        out[0] = '\0';
+    if (!d->headers_done || d->nsigners == 0) {
+        snprintf(err, errlen, "nothing to sign (no headers or no key)");
+        return TA_EINPUT;
+    }
+    ta_body_canon_final(&d->body, bh);
+    EVP_EncodeBlock((unsigned char *) bh64, bh, 32);
+    for (i = 0; i < d->nsigners && rc == TA_OK; i++) {
+        memset(&f, 0, sizeof(f));
+        build_field(d, &d->signers[i], bh64, &f);
+        canon = f.oom ? NULL : malloc(2 * f.len + 2);
+        if (canon == NULL) {
+            free(f.p);
+            snprintf(err, errlen, "out of memory");
+            return TA_ESYSTEM;
+        }
+        /* the field as hashed: canonicalised, without its final CRLF */
+        cflen = ta_header_canon(d->opts.header_canon, TA_EOL_CRLF, ta_str(f.p, f.len), canon);
+        cflen -= 2;
+        if (d->opts.header_canon == TA_CANON_SIMPLE)
+            cflen = f.len;
+        rc = sign_one(d, &d->signers[i], canon, cflen, b64, sizeof(b64), err, errlen);
+        free(canon);
+        if (rc == TA_OK) {
+            /* b= folded at the same width */
+            n = strlen(b64);
+            for (o = 0; o < n && !f.oom; ) {
+                size_t room = FOLD_WIDTH - f.col, take = n - o < room ? n - o : room;
+                field_put(&f, b64 + o, take);
+                o += take;
+                if (o < n) {
+                    field_put(&f, "\r\n ", 3);
+                    f.col = 1;
+                }
+            }
+            field_put(&f, "\r\n", 2);
+            if (f.oom || put_out(d, out, outsize, outlen, f.p, f.len) != TA_OK) {
+                snprintf(err, errlen, "signature does not fit the output buffer");
+                rc = TA_ESYSTEM;
+            }
+        }
+        free(f.p);
+    }
+    return rc;
+}
+
+/* ta_dkim_free - release the context (keys are the caller's) */
+void
+ta_dkim_free(ta_dkim_t *d)
+{
+    if (d == NULL)
+        return;
+    ta_body_canon_free(&d->body);
+    free(d->hdata);
+    free(d->hlist);
+    free(d);
+}
+
+/* ta_dkim_fix_eol - bare CR or LF to CRLF; out holds 2 * len; returns length */
+size_t
+ta_dkim_fix_eol(const char *in, size_t len, char *out)
+{
+    size_t i, n = 0;
+
+    for (i = 0; i < len; i++) {
+        if (in[i] == '\r') {
+            out[n++] = '\r';
+            out[n++] = '\n';
+            if (i + 1 < len && in[i + 1] == '\n')
+                i++;
+        } else if (in[i] == '\n') {
+            out[n++] = '\r';
+            out[n++] = '\n';
+        } else {
+            out[n++] = in[i];
+        }
+    }
+    return n;
+}

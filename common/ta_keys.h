@@ -1,0 +1,36 @@
+/*
+ * NAME
+ *	ta_keys 3h
+ * SUMMARY
+ *	DKIM private keys: loaded lazily, parsed once, cached by file
+ * SYNOPSIS
+ *	int  ta_key_get(const char *path, ta_dkim_alg_t alg, EVP_PKEY **out,
+ *	                char *err, size_t errlen);
+ *	int  ta_key_parse(const char *data, size_t len, ta_dkim_alg_t alg,
+ *	                  EVP_PKEY **out, char *err, size_t errlen);
+ *	void ta_keys_flush(void);
+ * DESCRIPTION
+ *	ta_key_get() returns the key in path, parsed on first use and kept
+ *	(parsing a PEM key costs more than an RSA signature). A file replaced
+ *	since (device, inode, size or mtime changed) is read again. It refuses
+ *	a file that is not regular or that others may read or write, and a key
+ *	of another type than alg. The caller does not free the key; it stays
+ *	valid until ta_keys_flush(). Thread-safe.
+ *
+ *	Accepted formats: PEM RSA (PKCS#1 or PKCS#8), PEM Ed25519 (PKCS#8),
+ *	and the base64 32-byte Ed25519 private key of RFC 8463 A.1.
+ *	Error texts name the file and the problem, never key material.
+ */
+#ifndef TA_KEYS_H
+#define TA_KEYS_H
+
+#include <openssl/evp.h>
+
+#include "ta_tenant.h"
+
+int  ta_key_get(const char *path, ta_dkim_alg_t alg, EVP_PKEY **out, char *err, size_t errlen);
+int  ta_key_parse(const char *data, size_t len, ta_dkim_alg_t alg, EVP_PKEY **out,
+    char *err, size_t errlen);
+void ta_keys_flush(void);
+
+#endif
