@@ -14,7 +14,8 @@
  *	the algorithm defaults to the key's type). The signed message goes to
  *	standard output: the DKIM-Signature fields, then the message. A bare
  *	CR or LF in a CRLF message is made CRLF first, so that what is output
- *	is exactly what was signed.
+ *	is exactly what was signed; so is a missing final line ending, as SMTP
+ *	adds one on the wire anyway.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -189,6 +190,22 @@ ta_cmd_sign(int argc, char **argv)
         free(msg);
         msg = fixed;
         fixed = NULL;
+    }
+    /*
+     * On the wire a message always ends with a line ending (SMTP adds it
+     * before the final dot); verifiers disagree on how to canonicalise an
+     * unterminated last line, so sign and output the message as it will
+     * travel.
+     */
+    if (len > 0 && msg[len - 1] != '\n') {
+        fixed = realloc(msg, len + 2);
+        if (fixed == NULL)
+            goto oom;
+        msg = fixed;
+        fixed = NULL;
+        if (o.eol == TA_EOL_CRLF)
+            msg[len++] = '\r';
+        msg[len++] = '\n';
     }
     if (hl != NULL) {
         hcopy = strdup(hl);
