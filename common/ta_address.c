@@ -161,7 +161,7 @@ ta_path_parse(const char *in, size_t len, ta_address_t *out, const char **why)
             *why = "envelope sender contains a control character";
             return TA_EINPUT;
         }
-        if (c == ' ' || c == '\t') {
+        if (c == '\t') {
             *why = "envelope sender contains whitespace";
             return TA_EINPUT;
         }
@@ -173,12 +173,10 @@ ta_path_parse(const char *in, size_t len, ta_address_t *out, const char **why)
 
     /* local part: quoted-string or dot-string */
     if (p[0] == '"') {
+        /* RFC 5321 qtextSMTP and quoted-pairSMTP: printable ASCII and SP */
         for (i = 1; i < len && p[i] != '"'; i++) {
-            if (p[i] == '\\') {
-                if (++i >= len) 
-                    break;
-                continue;
-            }
+            if (p[i] == '\\' && ++i >= len)
+                break;
         }
         if (i >= len) {
             *why = "envelope sender has an unbalanced quote";
@@ -197,6 +195,9 @@ ta_path_parse(const char *in, size_t len, ta_address_t *out, const char **why)
                     *why = "envelope sender local part has an empty dot-atom";
                     return TA_EINPUT;
                 }
+            } else if (c == ' ') {
+                *why = "envelope sender contains whitespace";
+                return TA_EINPUT;
             } else if (c == '(' || c == ')') {
                 *why = "envelope sender contains a comment";
                 return TA_EINPUT;
@@ -225,6 +226,10 @@ ta_path_parse(const char *in, size_t len, ta_address_t *out, const char **why)
     }
     if (memchr(p + at + 1, '@', len - at - 1) != NULL) {
         *why = "envelope sender has two @";
+        return TA_EINPUT;
+    }
+    if (memchr(p + at + 1, ' ', len - at - 1) != NULL) {
+        *why = "envelope sender contains whitespace";
         return TA_EINPUT;
     }
     if (memchr(p + at + 1, '(', len - at - 1) != NULL) {
@@ -632,6 +637,10 @@ ta_from_parse(const char *value, size_t len, ta_address_t *out, const char **why
 
     /* Shape first: lists, groups, angle brackets. */
     for (i = 0; i < t->n; i++) {
+        if (is_special(&t->t[i], '\\')) {
+            *why = "From: header has a backslash outside quotes";
+            return TA_EINPUT;
+        }
         if (is_special(&t->t[i], ',') && commas++ == 0)
             first_comma = i;
         if (is_special(&t->t[i], ';') || (is_special(&t->t[i], ':') && nlt == ngt))

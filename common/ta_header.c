@@ -18,11 +18,12 @@
  */
 #include "ta_header.h"
 
-/* flag - record an anomaly, remembering where the first one was */
+/* flag - record an anomaly, remembering the earliest offset of one */
 static void
 flag(ta_headers_t *h, unsigned what, size_t off)
 {
-    if (what != TA_HDR_8BIT && (h->flags & ~(unsigned) TA_HDR_8BIT) == 0)
+    if (what != TA_HDR_8BIT
+        && ((h->flags & ~(unsigned) TA_HDR_8BIT) == 0 || off < h->anomaly_offset))
         h->anomaly_offset = off;
     h->flags |= what;
 }
