@@ -28,6 +28,13 @@ static const char compile_usage[] =
     "  --quiet     print nothing on success\n"
     "exit status: 0 written, 1 errors in SOURCE, 2 system error, 64 usage error\n";
 
+/* print_warning - compile warnings to standard error */
+static void
+print_warning(const char *msg)
+{
+    fprintf(stderr, "%s\n", msg);
+}
+
 /* ta_cmd_compile - tenantalign compile */
 int
 ta_cmd_compile(int argc, char **argv)
@@ -45,6 +52,7 @@ ta_cmd_compile(int argc, char **argv)
 
     memset(&copts, 0, sizeof(copts));
     copts.progress = isatty(2);
+    copts.warn = print_warning;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {

@@ -120,6 +120,7 @@ typedef struct {
     tk_t              tok;      /* the current token */
     ta_conf_key_check_t check;
     void             *ctx;
+    void            (*warn)(const char *msg);
     int               oom;
 } parser_t;
 
@@ -270,6 +271,11 @@ directive_value(parser_t *ps, const char *name, ta_str_t *out)
     size_t line = ps->tok.line;
 
     next(ps);
+    if (ps->tok.type == TK_BAD) {
+        perr(ps, line, "\"%s\": unterminated quoted string or control character", name);
+        skip_statement(ps);
+        return 0;
+    }
     if (ps->tok.type != TK_WORD) {
         perr(ps, line, "\"%s\" needs a value", name);
         skip_statement(ps);
@@ -599,9 +605,12 @@ parse_identity(parser_t *ps, vec_t *ids)
             nactive++;
     if (nactive > 8)
         perr(ps, line, "identity %s: more than 8 active keys", name.data);
-    if (nactive == 0 && !id->monitor)
-        fprintf(stderr, "%s:%zu: warning: identity %s has no active key: its mail will be refused\n",
-                ps->file, line, name.data);
+    if (nactive == 0 && !id->monitor && ps->warn != NULL) {
+        char w[320];
+        snprintf(w, sizeof(w), "%s:%zu: warning: identity %s has no active key: its mail will be refused",
+                 ps->file, line, name.data);
+        ps->warn(w);
+    }
     id->nkeys = keys.n;
     id->keys = vec_to_arena(ps, &keys);
 }
@@ -665,7 +674,7 @@ parse_tenant(parser_t *ps, vec_t *tenants)
 /* ta_conf_parse - the whole source */
 ta_conf_t *
 ta_conf_parse(const char *text, size_t len, const char *file, const char *basedir,
-    ta_conf_key_check_t check, void *ctx, ta_conf_errors_t *errs)
+    ta_conf_key_check_t check, void *ctx, void (*warn)(const char *msg), ta_conf_errors_t *errs)
 {
     parser_t   ps;
     ta_conf_t *c;
@@ -692,6 +701,7 @@ ta_conf_parse(const char *text, size_t len, const char *file, const char *basedi
     ps.arena = c->arena;
     ps.check = check;
     ps.ctx = ctx;
+    ps.warn = warn;
     next(&ps);
     while (ps.tok.type != TK_EOF && !ps.oom) {
         l = ps.tok.line;

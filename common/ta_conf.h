@@ -6,7 +6,8 @@
  * SYNOPSIS
  *	ta_conf_t *ta_conf_parse(const char *text, size_t len, const char *file,
  *	                         const char *basedir, ta_conf_key_check_t check,
- *	                         void *ctx, ta_conf_errors_t *errs);
+ *	                         void *ctx, void (*warn)(const char *msg),
+ *	                         ta_conf_errors_t *errs);
  *	void ta_conf_free(ta_conf_t *c);
  * DESCRIPTION
  *	ta_conf_parse() reads the source format documented in README ("Tenant
@@ -16,7 +17,8 @@
  *	collected ("file:line: what is wrong", at most TA_CONF_MAX_ERRORS) in
  *	errs; with any error the result is NULL. It does no I/O itself: checks
  *	that need the file system (key files) are the check callback's, run
- *	for each key so that its errors carry the key's line.
+ *	for each key so that its errors carry the key's line. Warnings (an
+ *	identity that can sign nothing) go to warn, when set.
  */
 #ifndef TA_CONF_H
 #define TA_CONF_H
@@ -51,7 +53,7 @@ typedef int (*ta_conf_key_check_t)(void *ctx, const ta_key_t *key, char *err,
 
 ta_conf_t *ta_conf_parse(const char *text, size_t len, const char *file,
     const char *basedir, ta_conf_key_check_t check, void *ctx,
-    ta_conf_errors_t *errs);
+    void (*warn)(const char *msg), ta_conf_errors_t *errs);
 void ta_conf_free(ta_conf_t *c);
 void ta_conf_error(ta_conf_errors_t *errs, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

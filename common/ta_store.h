@@ -48,6 +48,7 @@ typedef struct {
 typedef struct {
     int  progress;          /* print progress to stderr on large inputs */
     int  skip_key_checks;   /* benchmarks only: do not stat key files */
+    void (*warn)(const char *msg);  /* warnings, when set */
 } ta_compile_opts_t;
 
 int  ta_store_open(const char *path, ta_store_t **out, char *err, size_t errlen);

@@ -424,7 +424,8 @@ ta_store_compile(const char *source, const char *store, const ta_compile_opts_t 
     }
     if (opts && opts->progress)
         fprintf(stderr, "compile: parsing %s (%zu bytes)\n", source, len);
-    c = ta_conf_parse(text, len, source, dirname(dir), check_keys ? check_key_file : NULL, NULL, errs);
+    c = ta_conf_parse(text, len, source, dirname(dir), check_keys ? check_key_file : NULL, NULL,
+                      opts ? opts->warn : NULL, errs);
     free(text);
     if (c != NULL) {
         if (opts && opts->progress)

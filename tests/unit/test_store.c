@@ -1,0 +1,281 @@
+/*
+ * test_store - the tenant source parser (every directive, errors with
+ * file:line), compile + open + lookup round trip, atomic replace and
+ * refresh, corrupt, truncated, empty and missing stores.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include <openssl/pem.h>
+
+#include "ta_conf.h"
+#include "ta_store.h"
+
+static char dir[] = "/tmp/ta-test-storeXXXXXX";
+static char path[4096], src[4096], store[4096];
+
+static void
+write_file(const char *p, const char *text)
+{
+    FILE *f = fopen(p, "w");
+
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void
+make_key(const char *name, const char *alg, int mode)
+{
+    EVP_PKEY *k = strcmp(alg, "RSA") == 0 ? EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t) 2048)
+                                          : EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+    FILE     *f;
+
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    f = fopen(path, "w");
+    PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL);
+    fclose(f);
+    chmod(path, (mode_t) mode);
+    EVP_PKEY_free(k);
+}
+
+static int
+setup(void **state)
+{
+    (void) state;
+    assert_non_null(mkdtemp(dir));
+    make_key("a.s1.pem", "RSA", 0600);
+    make_key("a.e1.pem", "ED25519", 0640);
+    make_key("b.s1.pem", "RSA", 0600);
+    make_key("loose.pem", "RSA", 0644);
+    snprintf(src, sizeof(src), "%s/tenants.conf", dir);
+    snprintf(store, sizeof(store), "%s/tenants.cdb", dir);
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    char cmd[4200];
+
+    (void) state;
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    return system(cmd);
+}
+
+static const char good[] =
+    "# comment\n"
+    "unknown_login reject;\n"
+    "tenant acme {\n"
+    "    login acme; login \"acme-billing\";\n"
+    "    identity ACME.example {\n"
+    "        mode domain; subdomains on; return_path bounces.acme.example;\n"
+    "        rewrite_return_path off; alignment relaxed; policy enforce; null_sender on;\n"
+    "        local_part \"(news|billing)\";\n"
+    "        key s1 { algorithm rsa-sha256; file a.s1.pem; state active; }\n"
+    "        key e1 { algorithm ed25519-sha256; file a.e1.pem; state active; domain acme.example; }\n"
+    "    }\n"
+    "    identity email.b\xc3\xbc" "cher.example { mode delegated; parent_from on; alignment strict; policy monitor;\n"
+    "        key s1 { algorithm rsa-sha256; file a.s1.pem; state retiring; } }\n"
+    "    identity billing@hooli.example { mode address; key s1 { algorithm rsa-sha256; file a.s1.pem; state pending; } }\n"
+    "}\n"
+    "tenant globex { login globex; identity globex.example { mode domain;\n"
+    "    key s1 { algorithm rsa-sha256; file b.s1.pem; state active; } } }\n";
+
+static void
+test_round_trip(void **state)
+{
+    ta_store_t  *st;
+    ta_tenant_t *t;
+    char         err[4096];
+    const ta_identity_t *id;
+
+    (void) state;
+    write_file(src, good);
+    assert_int_equal(ta_store_compile(src, store, NULL, err, sizeof(err)), TA_OK);
+    assert_int_equal(ta_store_open(store, &st, err, sizeof(err)), TA_OK);
+    assert_int_equal(ta_store_count(st), 2);
+    assert_int_equal(ta_store_settings(st)->reject_unknown_login, 1);
+    assert_int_equal(ta_store_lookup(st, ta_str_cstr("acme-billing"), &t, err, sizeof(err)), TA_OK);
+    assert_string_equal(t->name.data, "acme");
+    assert_int_equal(t->nidentities, 3);
+    id = &t->identities[0];
+    assert_string_equal(id->domain.data, "acme.example");
+    assert_int_equal(id->mode, TA_MODE_DOMAIN);
+    assert_true(id->subdomains && id->allow_null_sender && !id->monitor && !id->rewrite_return_path);
+    assert_string_equal(id->return_path.data, "bounces.acme.example");
+    assert_string_equal(id->local_part_pattern.data, "(news|billing)");
+    assert_int_equal(id->nkeys, 2);
+    assert_int_equal(id->keys[1].alg, TA_ALG_ED25519_SHA256);
+    assert_string_equal(id->keys[1].domain.data, "acme.example");
+    assert_true(id->keys[0].key_file.data[0] == '/');       /* made absolute */
+    assert_non_null(strstr(id->keys[0].key_file.data, "/a.s1.pem"));
+    id = &t->identities[1];
+    assert_string_equal(id->domain.data, "email.xn--bcher-kva.example");
+    assert_true(id->parent_from && id->monitor && id->alignment == TA_ALIGN_STRICT);
+    assert_int_equal(id->keys[0].state, TA_KEY_RETIRING);
+    id = &t->identities[2];
+    assert_int_equal(id->mode, TA_MODE_ADDRESS);
+    assert_string_equal(id->local_part.data, "billing");
+    assert_string_equal(id->domain.data, "hooli.example");
+    /* the record outlives the store */
+    ta_store_close(st);
+    assert_string_equal(t->identities[0].keys[0].selector.data, "s1");
+    ta_tenant_free(t);
+    assert_int_equal(ta_store_open(store, &st, err, sizeof(err)), TA_OK);
+    assert_int_equal(ta_store_lookup(st, ta_str_cstr("nobody"), &t, err, sizeof(err)), TA_NOTFOUND);
+    assert_int_equal(ta_store_lookup(st, ta_str_cstr(""), &t, err, sizeof(err)), TA_NOTFOUND);
+    ta_store_close(st);
+}
+
+/* expect_error - compiling text fails with this message at this line */
+static void
+expect_error(const char *text, const char *want)
+{
+    char err[8192], at[4200];
+
+    write_file(src, text);
+    unlink(store);
+    if (ta_store_compile(src, store, NULL, err, sizeof(err)) != TA_EINPUT || strstr(err, want) == NULL)
+        fprintf(stderr, "want '%s', got:\n%s\n", want, err);
+    assert_int_equal(ta_store_compile(src, store, NULL, err, sizeof(err)), TA_EINPUT);
+    assert_non_null(strstr(err, want));
+    snprintf(at, sizeof(at), "%s:", src);
+    assert_non_null(strstr(err, at));
+    assert_int_equal(access(store, F_OK), -1);          /* nothing written */
+}
+
+#define T(body) "tenant t { login t; identity t.example { mode domain; " body " } }\n"
+#define K(body) "key s1 { " body " }"
+
+static void
+test_errors(void **state)
+{
+    (void) state;
+    expect_error("frobnicate on;\n", ":1: unknown directive \"frobnicate\"");
+    expect_error("\n\n" T("colour blue;"), ":3: unknown field \"colour\" in identity");
+    expect_error(T("mode sideways;"), "\"mode\" must be one of domain, delegated, address, not \"sideways\"");
+    expect_error(T("alignment loose;"), "\"alignment\" must be one of relaxed, strict");
+    expect_error(T("null_sender maybe;"), "\"null_sender\" must be one of off, on");
+    expect_error(T("return_path bad..example;"), "return_path \"bad..example\"");
+    expect_error(T("local_part \"(unclosed\";"), "local_part pattern \"(unclosed\" at offset");
+    expect_error(T(K("algorithm rsa-sha1; file a.s1.pem; state active;")), "\"algorithm\" must be one of rsa-sha256, ed25519-sha256");
+    expect_error(T(K("algorithm rsa-sha256; file a.s1.pem; state on;")), "\"state\" must be one of pending, active");
+    expect_error(T(K("algorithm rsa-sha256; state active;")), "missing \"file\"");
+    expect_error(T(K("algorithm rsa-sha256; file missing.pem; state active;")), "missing.pem: No such file");
+    expect_error(T(K("algorithm rsa-sha256; file loose.pem; state active;")), "readable or writable by others (mode 0644)");
+    expect_error(T(K("algorithm ed25519-sha256; file a.s1.pem; state active;")), "holds a RSA key, not ed25519-sha256");
+    expect_error(T(K("algorithm rsa-sha256; file /etc; state active;")), "not a regular file");
+    expect_error(T(K("algorithm rsa-sha256; file a.s1.pem; state active; colour x;")), "unknown field \"colour\" in key");
+    expect_error("tenant t { identity t.example { mode domain; } }\n", "tenant t has no login");
+    expect_error("tenant t { login t; }\n", "tenant t has no identity");
+    expect_error("tenant t { login t; identity a@t.example { mode domain; } }\n", "an address needs \"mode address\"");
+    expect_error("tenant t { login t; identity t.example { mode address; } }\n", "mode address needs a LOCAL@DOMAIN");
+    expect_error("tenant t { login t; identity t.example { mode domain; parent_from on; } }\n", "parent_from applies to mode delegated only");
+    expect_error("tenant t { login t; identity t.example { mode domain; rewrite_return_path on; } }\n", "rewrite_return_path needs return_path");
+    expect_error("tenant t { login t identity t.example { mode domain; } }\n", "\"login\" takes one value");
+    expect_error("tenant t { login t; identity t.example { mode domain; }\n", "missing '}'");
+    expect_error("tenant t { login \"unterminated; }\n", "unterminated quoted string");
+    expect_error("tenant a { login x; identity a.example { mode domain; } }\n"
+                 "tenant b { login x; identity b.example { mode domain; } }\n", ":2: login x already belongs to tenant a");
+    expect_error("tenant a { login a; identity a.example { mode domain; " K("algorithm rsa-sha256; file a.s1.pem; state active;") " } }\n"
+                 "tenant b { login b; identity b.example { mode domain; " K("algorithm rsa-sha256; file a.s1.pem; state active;") " } }\n",
+                 "key file");
+    expect_error("tenant a { login a; identity a.example { mode domain; " K("algorithm rsa-sha256; file a.s1.pem; state active;") " } }\n"
+                 "tenant b { login b; identity b.example { mode domain; " K("algorithm rsa-sha256; file a.s1.pem; state active;") " } }\n",
+                 "is also used by tenant a");
+}
+
+static void
+test_all_errors_reported(void **state)
+{
+    char err[8192];
+
+    (void) state;
+    write_file(src, "a;\nb;\nc;\nd;\n");
+    assert_int_equal(ta_store_compile(src, store, NULL, err, sizeof(err)), TA_EINPUT);
+    assert_non_null(strstr(err, ":1:"));
+    assert_non_null(strstr(err, ":4:"));
+}
+
+static void
+test_replace_and_refresh(void **state)
+{
+    ta_store_t  *st;
+    ta_tenant_t *t;
+    char         err[4096], other[4200];
+    FILE        *f;
+
+    (void) state;
+    write_file(src, good);
+    assert_int_equal(ta_store_compile(src, store, NULL, err, sizeof(err)), TA_OK);
+    assert_int_equal(ta_store_open(store, &st, err, sizeof(err)), TA_OK);
+    assert_int_equal(ta_store_lookup(st, ta_str_cstr("globex"), &t, err, sizeof(err)), TA_OK);
+    ta_tenant_free(t);
+    /* replace: globex gone, initech added */
+    write_file(src, "unknown_login accept;\n"
+                    "tenant initech { login initech; identity initech.example { mode domain; } }\n");
+    assert_int_equal(ta_store_compile(src, store, NULL, err, sizeof(err)), TA_OK);
+    sleep(1);
+    usleep(100000);
+    assert_int_equal(ta_store_refresh(st, err, sizeof(err)), TA_OK);
+    assert_int_equal(ta_store_lookup(st, ta_str_cstr("globex"), &t, err, sizeof(err)), TA_NOTFOUND);
+    assert_int_equal(ta_store_lookup(st, ta_str_cstr("initech"), &t, err, sizeof(err)), TA_OK);
+    assert_int_equal(ta_store_settings(st)->reject_unknown_login, 0);
+    ta_tenant_free(t);
+    /* a broken replacement keeps the old mapping and says why */
+    snprintf(other, sizeof(other), "%s.broken", store);
+    f = fopen(other, "w");
+    fputs("garbage", f);
+    fclose(f);
+    assert_int_equal(rename(other, store), 0);
+    sleep(1);
+    usleep(100000);
+    assert_int_equal(ta_store_refresh(st, err, sizeof(err)), TA_ESYSTEM);
+    assert_non_null(strstr(err, "truncated or not a tenant store"));
+    assert_int_equal(ta_store_lookup(st, ta_str_cstr("initech"), &t, err, sizeof(err)), TA_OK);
+    ta_tenant_free(t);
+    ta_store_close(st);
+}
+
+static void
+test_bad_stores(void **state)
+{
+    ta_store_t *st;
+    char        err[4096], bad[4200];
+    FILE       *f;
+    size_t      i;
+
+    (void) state;
+    assert_int_equal(ta_store_open("/nonexistent/store.cdb", &st, err, sizeof(err)), TA_ESYSTEM);
+    assert_non_null(strstr(err, "No such file"));
+    snprintf(bad, sizeof(bad), "%s/empty.cdb", dir);
+    write_file(bad, "");
+    assert_int_equal(ta_store_open(bad, &st, err, sizeof(err)), TA_ESYSTEM);
+    /* a cdb of 2048+ bytes of noise */
+    f = fopen(bad, "w");
+    for (i = 0; i < 5000; i++)
+        fputc((int) (i * 7919 % 251), f);
+    fclose(f);
+    assert_int_equal(ta_store_open(bad, &st, err, sizeof(err)), TA_ESYSTEM);
+    assert_int_equal(ta_store_open(dir, &st, err, sizeof(err)), TA_ESYSTEM);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_all_errors_reported),
+        cmocka_unit_test(test_replace_and_refresh),
+        cmocka_unit_test(test_bad_stores),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
