@@ -184,6 +184,8 @@ next(parser_t *ps)
         for (n = 0; ps->p < ps->end && *ps->p != '"'; ps->p++) {
             if (*ps->p == '\n' || *ps->p == '\0') {
                 t->type = TK_BAD;
+                if (*ps->p == '\0')
+                    ps->p++;        /* always make progress */
                 return;
             }
             if (*ps->p == '\\' && ps->p + 1 < ps->end)
@@ -215,7 +217,8 @@ next(parser_t *ps)
         return;
     default:
         s = ps->p;
-        while (ps->p < ps->end && !strchr(" \t\r\n{};#\"", *ps->p)) {
+        /* memchr, not strchr: strchr finds a NUL byte in any set */
+        while (ps->p < ps->end && memchr(" \t\r\n{};#\"", *ps->p, 9) == NULL) {
             if (*ps->p == '\0' || ((unsigned char) *ps->p < 0x20)) {
                 t->type = TK_BAD;
                 ps->p++;

@@ -1,0 +1,33 @@
+/* fuzz_path - the MAIL FROM reverse-path parser */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ta_address.h"
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    ta_address_t a;
+    const char  *why = NULL;
+    size_t       i;
+
+    if (ta_path_parse((const char *) data, size, &a, &why) != TA_OK) {
+        if (why == NULL || why[0] == '\0')
+            abort();
+        return 0;
+    }
+    if (a.null_sender)
+        return 0;
+    if (a.domain_len != strlen(a.domain) || a.local_len == 0 || a.local_len >= sizeof(a.local))
+        abort();
+    for (i = 0; i < a.domain_len; i++) {
+        char c = a.domain[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.'))
+            abort();
+    }
+    for (i = 0; i < a.local_len; i++)
+        if ((unsigned char) a.local[i] < 0x20 || (a.local[i] == '@' && a.local[0] != '"'))
+            abort();
+    return 0;
+}

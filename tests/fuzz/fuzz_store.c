@@ -1,0 +1,40 @@
+/* fuzz_store - open and look up a store file of any content: never crash */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "ta_store.h"
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static char  path[64];
+    FILE        *f;
+    ta_store_t  *st;
+    ta_tenant_t *t;
+    char         err[256];
+    static const char *const logins[] = { "acme", "globex", "a", "" };
+    size_t       i;
+
+    if (path[0] == '\0')
+        snprintf(path, sizeof(path), "/tmp/fuzz_store.%d.cdb", (int) getpid());
+    f = fopen(path, "wb");
+    if (f == NULL)
+        return 0;
+    fwrite(data, 1, size, f);
+    fclose(f);
+    if (ta_store_open(path, &st, err, sizeof(err)) != TA_OK)
+        return 0;
+    for (i = 0; i < 4; i++) {
+        if (ta_store_lookup(st, ta_str_cstr(logins[i]), &t, err, sizeof(err)) == TA_OK) {
+            size_t j, k;
+            for (j = 0; j < t->nidentities; j++)
+                for (k = 0; k < t->identities[j].nkeys; k++)
+                    (void) t->identities[j].keys[k].selector.len;
+            ta_tenant_free(t);
+        }
+    }
+    ta_store_close(st);
+    return 0;
+}
