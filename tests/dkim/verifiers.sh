@@ -36,8 +36,8 @@ none3() {
 }
 
 # 1. RFC 8463 A.3, byte for byte, from the A.1 keys
-{ "$D/pubdns.sh" brisbane football.example.com "$W/rfc8463-ed25519.key"
-  "$D/pubdns.sh" test football.example.com "$W/rfc8463-rsa.pem"; } >"$W/rfc.dns"
+{ "$D/pubdns" brisbane football.example.com "$W/rfc8463-ed25519.key"
+  "$D/pubdns" test football.example.com "$W/rfc8463-rsa.pem"; } >"$W/rfc.dns"
 "$TA" sign --domain football.example.com \
     --key "$W/rfc8463-ed25519.key" --selector brisbane --alg ed25519-sha256 \
     --key "$W/rfc8463-rsa.pem" --selector test --alg rsa-sha256 \
@@ -54,7 +54,7 @@ check "keygen rsa2048: private key mode 0600" [ "$(stat -c %a "$W/acme.example.r
 check "keygen ed25519: private key mode 0600" [ "$(stat -c %a "$W/acme.example.e1.pem")" = 600 ]
 "$TA" keygen --alg ed25519 --domain acme.example --selector e1 --out "$W" >/dev/null 2>&1
 check "keygen refuses to overwrite" [ $? -eq 1 ]
-{ "$D/pubdns.sh" r1 acme.example "$W/acme.example.r1.pem"; "$D/pubdns.sh" e1 acme.example "$W/acme.example.e1.pem"; } >"$W/our.dns"
+{ "$D/pubdns" r1 acme.example "$W/acme.example.r1.pem"; "$D/pubdns" e1 acme.example "$W/acme.example.e1.pem"; } >"$W/our.dns"
 joined() { sed 's/^[^(]*( *//; s/ *)$//; s/" "//g; s/"//g' "$1"; }
 check "keygen rsa: TXT record matches the key" [ "$(joined "$W/r1.txt")" = "$(cut -f2 "$W/our.dns" | head -1)" ]
 check "keygen ed25519: TXT record matches the key" [ "$(joined "$W/e1.txt")" = "$(cut -f2 "$W/our.dns" | tail -1)" ]
