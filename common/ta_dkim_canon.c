@@ -9,15 +9,19 @@
  *	The body canoniser keeps as state only what a chunk boundary can cut:
  *	line ends not yet known to be trailing (empty lines at the end vanish),
  *	whitespace not yet known to be trailing (relaxed), and a CR that may be
- *	half of a CRLF. Lines are found with memchr; a line with no tab and no
- *	run of spaces (most text) is checked eight bytes at a time and hashed
- *	as it is, so canonicalisation costs little beside SHA-256 itself.
+ *	half of a CRLF. Lines are found with memchr; inside a line, runs that
+ *	need no change (no tab, no two spaces in a row: most text) are found
+ *	sixteen bytes at a time and copied as they are, so canonicalisation
+ *	costs little beside SHA-256 itself.
  *	Output is gathered in a 16 KB buffer so the hash sees large blocks.
  * STANDARDS
  *	RFC 6376 3.4.1-3.4.5.
  */
 #include <stdint.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "ta_dkim.h"
 
@@ -34,31 +38,59 @@ zero_bytes(uint64_t x)
 }
 
 /*
- * plain_line - a line segment relaxed canonicalisation leaves unchanged
- * inside: no tab and no two spaces in a row. (Ends are checked by the
- * caller.)
+ * next_dirty - index of the first byte from which relaxed canonicalisation
+ * changes something inside a line: a tab, or the first of two spaces in a
+ * row; n when there is none. Sixteen bytes at a time with SSE2 (baseline
+ * on x86-64), eight with plain 64-bit arithmetic elsewhere.
  */
-static int
-plain_line(const unsigned char *s, size_t n)
+static size_t
+next_dirty(const unsigned char *s, size_t n)
 {
-    uint64_t x, sp, tb, carry = 0;
-    size_t   i = 0;
+    size_t i = 0;
+    int    prev_sp = 0;
 
+#ifdef __SSE2__
+    const __m128i sp16 = _mm_set1_epi8(' '), tb16 = _mm_set1_epi8('\t');
+
+    for (; i + 16 <= n; i += 16) {
+        __m128i  v = _mm_loadu_si128((const __m128i *) (s + i));
+        unsigned sp = (unsigned) _mm_movemask_epi8(_mm_cmpeq_epi8(v, sp16));
+        unsigned tb = (unsigned) _mm_movemask_epi8(_mm_cmpeq_epi8(v, tb16));
+        unsigned m = tb | (sp & (sp >> 1));
+
+        if (prev_sp && (sp & 1))
+            return i - 1;
+        if (m)
+            return i + (size_t) __builtin_ctz(m);
+        prev_sp = (sp >> 15) & 1;
+    }
+#else
     for (; i + 8 <= n; i += 8) {
+        uint64_t x, sp, tb, m;
+
         memcpy(&x, s + i, 8);
         sp = zero_bytes(x ^ (ONES * ' '));
         tb = zero_bytes(x ^ (ONES * '\t'));
-        /* byte k and byte k+1 both spaces; or the last byte before and byte 0 */
-        if (tb | (sp & (sp >> 8)) | (carry & sp & 0x80))
-            return 0;
-        carry = sp >> 56;           /* 0x80 when byte 7 is a space */
+        m = tb | (sp & (sp >> 8));
+        if (prev_sp && (sp & 0x80))
+            return i - 1;
+        if (m)
+            return i + (size_t) (__builtin_ctzll(m) / 8);
+        prev_sp = (sp >> 63) & 1;
     }
+#endif
     for (; i < n; i++) {
-        if (s[i] == '\t' || (s[i] == ' ' && ((i > 0 && s[i - 1] == ' ') || (i % 8 == 0 && carry))))
-            return 0;
-        carry = 0;
+        if (s[i] == '\t')
+            return i;
+        if (s[i] == ' ') {
+            if (prev_sp)
+                return i - 1;
+            prev_sp = 1;
+        } else {
+            prev_sp = 0;
+        }
     }
-    return 1;
+    return n;
 }
 
 /* flush - hand the gathered output to the hash */
@@ -112,18 +144,14 @@ segment(ta_body_canon_t *c, const unsigned char *s, size_t n)
         c->content = 1;
         return;
     }
-    if (s[n - 1] != ' ' && !(s[0] == ' ' && c->wsp) && plain_line(s, n)) {
-        flush_crlf(c);
-        if (c->wsp) {
-            emit(c, " ", 1);
-            c->wsp = 0;
-        }
-        emit(c, s, n);
-        c->content = 1;
-        return;
-    }
-    for (i = 0; i < n; i++) {
+    /* relaxed: alternate whitespace runs (one pending space) and clean runs */
+    i = 0;
+    while (i < n) {
+        size_t d, e;
+
         if (s[i] == ' ' || s[i] == '\t') {
+            while (i < n && (s[i] == ' ' || s[i] == '\t'))
+                i++;
             c->wsp = 1;
             continue;
         }
@@ -132,8 +160,15 @@ segment(ta_body_canon_t *c, const unsigned char *s, size_t n)
             emit(c, " ", 1);
             c->wsp = 0;
         }
-        emit(c, s + i, 1);
+        d = i + next_dirty(s + i, n - i);
+        e = d;
+        if (e == n && s[n - 1] == ' ')
+            e = n - 1;                  /* a trailing space may end the line */
+        else if (e > i && s[e - 1] == ' ')
+            e--;                        /* a single space before a run joins it */
+        emit(c, s + i, e - i);
         c->content = 1;
+        i = e;
     }
 }
 
