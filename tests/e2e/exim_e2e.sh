@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# tests/e2e/exim_e2e.sh - the Exim plugin in a real private Exim on
+# 127.0.0.1 (Debian's exim4-daemon-heavy), driven by swaks and smtplib:
+# aligned mail delivered and its signatures verified by dkimpy, Mail::DKIM
+# and OpenDKIM; every refusal class 550 5.7.515 with nothing delivered; our
+# faults 451 with Exim still running; store replaced live; monitor mode;
+# several messages per session; MAIL FROM refused early; the DATA-ACL
+# dlfunc; one log line per decision.
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/lib_exim.sh"
+[ -x /usr/sbin/exim4 ] || { skip "exim e2e" "exim4-daemon-heavy not installed"; finish; }
+[ -f "$EXIM_SO" ] || { fail "exim plugin not built ($EXIM_SO)"; finish; }
+W=$(mktemp -d /tmp/ta-exim.XXXXXX); chmod 755 "$W"   # Exim drops to Debian-exim
+PORT=${EXIM_TEST_PORT:-2525}
+trap 'exim_stop "$W/a"; exim_stop "$W/b"; rm -rf "$W"' EXIT
+D=$TOP/tests/dkim
+SEND="/usr/bin/python3 $TOP/tests/e2e/smtp_send.py --port $PORT"
+
+msg() {     # msg FILE FROM [extra header lines...]
+    local f=$1 from=$2; shift 2
+    { printf 'From: %s\r\nTo: Someone <someone@customer.example>\r\nSubject: Statement %s\r\n' "$from" "$RANDOM"
+      printf 'Date: Tue, 24 Nov 2026 10:00:00 +0000\r\nMessage-ID: <%s.%s@acme.example>\r\n' "$RANDOM" "$RANDOM"
+      for h in "$@"; do printf '%s\r\n' "$h"; done
+      printf '\r\nHello,\r\n\r\nyour statement is ready.  Regards,\r\nAcme\r\n'; } >"$f"
+}
+delivered() { ls "$W/a/mail/inbox/new" 2>/dev/null | wc -l; }
+
+exim_setup "$W/a" "$PORT" local_scan || { fail "exim setup"; finish; }
+exim_start "$W/a" || { fail "exim start"; finish; }
+ok "private Exim with the plugin started on 127.0.0.1:$PORT"
+for k in s1 e1; do "$D/pubdns" $k acme.example "$W/a/keys/acme.example.$k.pem"; done >"$W/dns"
+"$D/pubdns" s1 globex.example "$W/a/keys/globex.example.s1.pem" >>"$W/dns"
+cc -O1 -o "$W/odkim" "$D/odkim_verify.c" -lopendkim
+
+# 1. aligned mail, sent with swaks, delivered and signed by both keys
+msg "$W/ok.eml" 'Acme News <news@acme.example>'
+out=$(swaks --server 127.0.0.1 --port "$PORT" --auth PLAIN --auth-user acme --auth-password secret \
+      --from bounce@bounces.acme.example --to someone@customer.example --data "$W/ok.eml" 2>&1)
+check "aligned: swaks gets 250" grep -q '^<-  250 OK id=' <<<"$out"
+check "aligned: delivered" exim_wait_delivery "$W/a" inbox 1
+f=$(ls "$W"/a/mail/inbox/new/* | head -1)
+sed 's/$/\r/' "$f" >"$W/delivered.eml"
+check "aligned: two signatures at the top (above Received)" \
+    bash -c 'grep -n "^DKIM-Signature\|^Received" "$1" | head -3 | tr "\n" " " | grep -q "DKIM-Signature.*DKIM-Signature.*Received"' _ "$W/delivered.eml"
+check "aligned: rsa then ed25519, d=acme.example" bash -c 'grep -A1 "^DKIM-Signature" "$1" | tr -d "\r\n" | grep -q "a=rsa-sha256.*d=acme.example.*a=ed25519-sha256.*d=acme.example"' _ "$W/delivered.eml"
+check "delivered copy: dkimpy verifies" "$D/verify_dkimpy.py" "$W/dns" "$W/delivered.eml"
+check "delivered copy: Mail::DKIM verifies (rsa)" "$D/verify_maildkim.pl" "$W/dns" "$W/delivered.eml"
+check "delivered copy: OpenDKIM verifies" "$W/odkim" "$W/dns" "$W/delivered.eml"
+check "log: one line with tenant, domains, verdict, d=/s=, time" grep -q \
+    'tenantalign: tenant=acme login=acme from=acme.example envelope=bounces.acme.example verdict=accept signed=acme.example:s1,acme.example:e1 us=[0-9]' "$(exim_mainlog "$W/a")"
+
+# 2. refusals at DATA: 550 5.7.515 with the reason, nothing delivered
+n0=$(delivered)
+refuse() {  # refuse NAME MAILFROM FROM-VALUE REASON [extra headers]
+    local name=$1 mf=$2 from=$3 reason=$4; shift 4
+    msg "$W/r.eml" "$from" "$@"
+    local r; r=$($SEND --login acme --mail-from "$mf" "$W/r.eml")
+    # smtplib drops the codes of continuation lines: "550 5.7.515 first | 5.7.515 reason"
+    if grep -q "550 5.7.515 Access denied, sending domain .* does not meet the required authentication level | 5.7.515 .*$reason" <<<"$r"; then
+        ok "$name: 550 5.7.515 with reason"
+    else
+        fail "$name: got [$r]"
+    fi
+}
+refuse "spoofed From" bounce@acme.example 'ceo@globex.example' 'From domain globex.example is not a sending domain of tenant acme'
+refuse "look-alike From" bounce@acme.example 'ceo@evilacme.example' 'not a sending domain of tenant acme'
+refuse "two From headers" bounce@acme.example 'news@acme.example' 'message has 2 From: headers' 'From: ceo@globex.example'
+refuse "From list" bounce@acme.example 'news@acme.example, ceo@globex.example' 'more than one mailbox'
+refuse "group syntax" bounce@acme.example 'g: ceo@globex.example;' 'group syntax'
+refuse "display-name address" bounce@acme.example 'ceo@globex.example <news@acme.example>' 'display name contains an address'
+refuse "route syntax" bounce@acme.example '<@acme.example:ceo@globex.example>' 'source route'
+refuse "comment address" bounce@acme.example 'ceo@globex.example (news@acme.example)' 'comment contains address syntax'
+refuse "encoded-word address" bounce@acme.example '=?utf-8?q?ceo=40globex.example?= <news@acme.example>' 'encoded-word hides an address'
+refuse "unbalanced quote" bounce@acme.example '"news <news@acme.example>' 'unbalanced quote'
+refuse "foreign pre-signature" bounce@acme.example 'news@acme.example' 'DKIM-Signature for d=evil.example' 'DKIM-Signature: v=1; a=rsa-sha256; d=evil.example; s=x; h=from; bh=x; b=y'
+refuse "From : with space" bounce@acme.example 'news@acme.example' 'message header:' 'From : ceo@globex.example'
+check "refusals: nothing delivered" [ "$(delivered)" -eq "$n0" ]
+
+# 3. refusals at MAIL FROM (the dlfunc), before any data
+r=$($SEND --login acme --mail-from bounce@mail.other.example "$W/ok.eml")
+# Exim splits ACL messages longer than ~75 characters over several lines
+check "unaligned envelope: refused at MAIL with 550 5.7.515" grep -q '^0 MAIL 550 5.7.515 Access denied, sending domain mail.other.example .* 5.7.515 envelope sender domain mail.other.example is not a domain of tenant' <<<"$r"
+r=$($SEND --login mallory --mail-from news@acme.example "$W/ok.eml")
+check "unknown login: refused at MAIL" grep -q '^0 MAIL 550 5.7.515 .*login mallory is not a tenant of this relay' <<<"$r"
+r=$($SEND --login acme --mail-from '<>' "$W/ok.eml")
+check "null sender: refused at MAIL" grep -q '^0 MAIL 550 5.7.515 .*null sender is not allowed for tenant acme' <<<"$r"
+# (a source route in MAIL FROM is stripped by Exim itself, RFC 5321 appendix C:
+#  the envelope that travels is the bare address, which the plugin then checks)
+check "MAIL refusals: nothing delivered" [ "$(delivered)" -eq "$n0" ]
+
+# 4. several messages in one session: accept, refuse, accept
+msg "$W/m1.eml" 'news@acme.example'; msg "$W/m2.eml" 'ceo@globex.example'; msg "$W/m3.eml" 'billing@acme.example'
+r=$($SEND --login acme --mail-from bounce@bounces.acme.example "$W/m1.eml" "$W/m2.eml" "$W/m3.eml")
+check "one session: 250, 550, 250" bash -c 'grep -q "^0 DATA 250" <<<"$1" && grep -q "^1 DATA 550 5.7.515" <<<"$1" && grep -q "^2 DATA 250" <<<"$1"' _ "$r"
+check "one session: two delivered" exim_wait_delivery "$W/a" inbox $((n0 + 2))
+
+# 5. the store replaced while the daemon runs: the next connection uses it
+sed -i 's/login globex;/login globex2;/' "$W/a/tenants.src"
+"$TA" compile --quiet "$W/a/tenants.src" "$W/a/tenants.new" && chgrp Debian-exim "$W/a/tenants.new" && mv "$W/a/tenants.new" "$W/a/tenants.cdb"
+sleep 1.1
+msg "$W/g.eml" 'news@globex.example'
+r=$($SEND --login globex --mail-from b@globex.example "$W/g.eml")
+check "store replaced: old login now unknown" grep -q 'login globex is not a tenant' <<<"$r"
+r=$($SEND --login globex2 --mail-from b@globex.example "$W/g.eml")
+check "store replaced: new login accepted" grep -q '^0 DATA 250' <<<"$r"
+
+# 6. our faults: 451, nothing lost, Exim keeps running
+cp "$W/a/tenants.cdb" "$W/tenants.good"
+head -c 3000 /dev/urandom >"$W/a/tenants.bad" && chgrp Debian-exim "$W/a/tenants.bad" && mv "$W/a/tenants.bad" "$W/a/tenants.cdb"
+sleep 1.1
+r=$($SEND --login acme --mail-from bounce@acme.example "$W/ok.eml")
+check "corrupt store: 451 (at MAIL)" grep -q '^0 MAIL 451 4.7.0 tenant store unavailable' <<<"$r"
+cp "$W/tenants.good" "$W/a/tenants.cdb"
+sleep 1.1
+mv "$W/a/keys/acme.example.e1.pem" "$W/a/keys/e1.away"
+n1=$(delivered)
+r=$($SEND --login acme --mail-from bounce@acme.example "$W/ok.eml")
+check "missing key: 451 naming the key" grep -q '^0 DATA 451 4.7.0 DKIM key d=acme.example s=e1 unusable' <<<"$r"
+mv "$W/a/keys/e1.away" "$W/a/keys/acme.example.e1.pem"
+r=$($SEND --login acme --mail-from bounce@acme.example "$W/ok.eml")
+check "after our faults: Exim still running and accepting" grep -q '^0 DATA 250' <<<"$r"
+check "missing key: the 451 message was not delivered" exim_wait_delivery "$W/a" inbox $((n1 + 1))
+sleep 0.5
+check "missing key: exactly one new delivery" [ "$(delivered)" -eq $((n1 + 1)) ]
+
+# 7. monitor mode: accepted, marked, logged
+exim_mode "$W/a" monitor
+msg "$W/mon.eml" 'ceo@globex.example'
+r=$($SEND --login acme --mail-from bounce@acme.example "$W/mon.eml")
+check "monitor: spoofed From accepted" grep -q '^0 DATA 250' <<<"$r"
+exim_wait_delivery "$W/a" inbox $((n1 + 2))
+check "monitor: X-Tenantalign header says why" grep -rq 'X-Tenantalign: monitor; would refuse: From domain globex.example' "$W/a/mail/inbox/new"
+check "monitor: logged as accept(monitor)" grep -q 'verdict=accept(monitor) reason="From domain globex.example' "$(exim_mainlog "$W/a")"
+exim_mode "$W/a" enforce
+
+# 8. the DATA-ACL dlfunc, for Exims without local_scan_path
+PORT2=$((PORT + 1))
+exim_setup "$W/b" "$PORT2" data_acl && exim_start "$W/b" || fail "second exim"
+r=$(/usr/bin/python3 "$TOP/tests/e2e/smtp_send.py" --port "$PORT2" --login acme --mail-from bounce@mail.other.example "$W/ok.eml")
+check "data ACL: unaligned envelope 550 5.7.515 at DATA" grep -q '^0 DATA 550 5.7.515 Access denied.*5.7.515 envelope sender domain mail.other.example is not aligned with From' <<<"$r"
+r=$(/usr/bin/python3 "$TOP/tests/e2e/smtp_send.py" --port "$PORT2" --login acme --mail-from bounce@acme.example "$W/ok.eml")
+check "data ACL: aligned accepted" grep -q '^0 DATA 250' <<<"$r"
+if exim_wait_delivery "$W/b" inbox 1; then
+    sed 's/$/\r/' "$(ls "$W"/b/mail/inbox/new/* | head -1)" >"$W/b.eml"
+    check "data ACL: delivered copy verified by dkimpy" "$D/verify_dkimpy.py" "$W/dns" "$W/b.eml"
+    check "data ACL: delivered copy verified by OpenDKIM" "$W/odkim" "$W/dns" "$W/b.eml"
+else
+    fail "data ACL: delivered"
+fi
+
+# 9. local submissions are left alone (not SMTP AUTH)
+printf 'From: ceo@globex.example\nSubject: local\n\nhi\n' | TENANTALIGN_CONF=$W/a/tenantalign.conf \
+    /usr/sbin/exim4 -C "$W/a/exim.conf" -odi -f root@relay.tenantalign.test someone@customer.example 2>/dev/null
+check "local submission: not policed, delivered" exim_wait_delivery "$W/a" inbox $((n1 + 3))
+check "no crash, no panic" bash -c '! grep -q "signal\|crash" "$1"/log/paniclog 2>/dev/null' _ "$W/a"
+finish

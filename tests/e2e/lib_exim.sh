@@ -1,0 +1,137 @@
+# lib_exim.sh - a private Exim relay with the tenantalign plugin, on
+# 127.0.0.1, for tests and the demo. Source it after tests/lib.sh.
+#
+#   exim_setup DIR PORT [local_scan|data_acl]
+#       DIR/exim.conf, DIR/tenantalign.conf (store DIR/tenants.cdb, mode
+#       enforce), spool, log and maildir under DIR; the example tenants'
+#       store compiled into DIR with its keys copied there (group
+#       Debian-exim, mode 0640). local_scan (default): local_scan_path plus
+#       the MAIL FROM dlfunc; data_acl: the DATA-ACL dlfunc only.
+#   exim_start DIR        start the daemon (TENANTALIGN_CONF kept for it)
+#   exim_stop DIR
+#   exim_mode DIR MODE    enforce | monitor | off (takes effect for new processes)
+#   exim_wait_delivery DIR inbox COUNT [SECONDS]   until the maildir holds COUNT messages
+#   exim_mainlog DIR      path of the main log
+EXIM_SO=${EXIM_SO:-$BUILD/tenantalign_exim.so}
+
+exim_setup() {
+    local dir=$1 port=$2 kind=${3:-local_scan} so=$EXIM_SO
+    mkdir -p "$dir/spool" "$dir/log" "$dir/mail" "$dir/keys"
+    cp "$TOP"/build/keys/acme.example.s1.pem "$TOP"/build/keys/acme.example.e1.pem \
+       "$TOP"/build/keys/globex.example.s1.pem "$dir/keys/"
+    sed "s#\.\./build/keys/#keys/#" "$TOP/examples/tenants.conf" >"$dir/tenants.src"
+    chgrp Debian-exim "$dir/keys"/*.pem && chmod 640 "$dir/keys"/*.pem
+    "$TA" compile --quiet "$dir/tenants.src" "$dir/tenants.cdb" || return 1
+    chgrp Debian-exim "$dir/tenants.cdb"
+    printf 'store = %s/tenants.cdb\nmode = enforce\npolice_local = no\n' "$dir" >"$dir/tenantalign.conf"
+    local mail_acl="" data_acl="" scan="local_scan_path = $so"
+    if [ "$kind" = local_scan ]; then
+        mail_acl="  warn   set acl_m_ta = \${dlfunc{$so}{tenantalign_mail}}
+  defer  condition = \${if match{\$acl_m_ta}{\\N^4\\N}}
+         message = \$acl_m_ta
+  deny   condition = \${if match{\$acl_m_ta}{\\N^5\\N}}
+         message = \$acl_m_ta"
+    else
+        scan=""
+        data_acl="  warn   set acl_m_ta = \${dlfunc{$so}{tenantalign_data}}
+  defer  condition = \${if match{\$acl_m_ta}{\\N^4\\N}}
+         message = \$acl_m_ta
+  deny   condition = \${if match{\$acl_m_ta}{\\N^5\\N}}
+         message = \$acl_m_ta"
+    fi
+    cat >"$dir/exim.conf" <<CONF
+primary_hostname = relay.tenantalign.test
+spool_directory = $dir/spool
+log_file_path = $dir/log/%slog
+pid_file_path = $dir/exim.pid
+daemon_smtp_ports = $port
+local_interfaces = 127.0.0.1
+$scan
+keep_environment = TENANTALIGN_CONF
+helo_lookup_domains =
+host_lookup =
+rfc1413_hosts =
+tls_advertise_hosts =
+never_users =
+trusted_users = root
+acl_smtp_mail = acl_mail
+acl_smtp_rcpt = acl_rcpt
+acl_smtp_data = acl_data
+message_size_limit = 60M
+
+begin acl
+acl_mail:
+$mail_acl
+  accept
+acl_rcpt:
+  accept authenticated = *
+  deny   message = relay not permitted
+acl_data:
+$data_acl
+  accept
+
+begin routers
+sink:
+  driver = accept
+  transport = maildir
+
+begin transports
+maildir:
+  driver = appendfile
+  directory = $dir/mail/inbox
+  maildir_format
+  create_directory
+  user = Debian-exim
+  group = Debian-exim
+  mode = 0640
+  return_path_add
+  envelope_to_add = false
+  delivery_date_add = false
+
+begin authenticators
+plain:
+  driver = plaintext
+  public_name = PLAIN
+  server_prompts = :
+  server_condition = \${if eq{\$auth3}{secret}}
+  server_set_id = \$auth2
+  server_advertise_condition = true
+CONF
+    chown -R Debian-exim:Debian-exim "$dir/spool" "$dir/log" "$dir/mail"
+    chmod 755 "$dir"
+}
+
+exim_start() {
+    local dir=$1 port i
+    port=$(sed -n 's/^daemon_smtp_ports = //p' "$dir/exim.conf")
+    TENANTALIGN_CONF=$dir/tenantalign.conf /usr/sbin/exim4 -C "$dir/exim.conf" -bd -q30m -oX "$port" \
+        -oP "$dir/exim.pid" || return 1
+    for i in $(seq 50); do
+        (exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null && return 0
+        sleep 0.1
+    done
+    echo "exim did not start on $port" >&2
+    cat "$dir/log/paniclog" "$dir/log/mainlog" 2>/dev/null | tail -5 >&2
+    return 1
+}
+
+exim_stop() {
+    local dir=$1
+    [ -f "$dir/exim.pid" ] && kill "$(cat "$dir/exim.pid")" 2>/dev/null
+    rm -f "$dir/exim.pid"
+}
+
+exim_mode() {
+    sed -i "s/^mode = .*/mode = $2/" "$1/tenantalign.conf"
+}
+
+exim_mainlog() { echo "$1/log/mainlog"; }
+
+exim_wait_delivery() {
+    local dir=$1 user=$2 count=$3 secs=${4:-15} i
+    for i in $(seq $((secs * 10))); do
+        [ "$(ls "$dir/mail/$user/new" 2>/dev/null | wc -l)" -ge "$count" ] && return 0
+        sleep 0.1
+    done
+    return 1
+}
