@@ -32,8 +32,8 @@ deps() {
 }
 
 # keys: the example tenants' keys; generated once, never committed
-keys() {
-    local d=build/keys
+keys() (
+    d=build/keys
     mkdir -p "$d"
     umask 077
     for k in acme.example.s1:rsa globex.example.s1:rsa; do
@@ -47,7 +47,7 @@ keys() {
     if getent group Debian-exim >/dev/null 2>&1; then
         chgrp Debian-exim "$d"/*.pem 2>/dev/null && chmod 640 "$d"/*.pem || true
     fi
-}
+)
 
 build() {
     make -s -j"$JOBS" all unit bench

@@ -24,6 +24,8 @@ exim_setup() {
     "$TA" compile --quiet "$dir/tenants.src" "$dir/tenants.cdb" || return 1
     chgrp Debian-exim "$dir/tenants.cdb"
     printf 'store = %s/tenants.cdb\nmode = enforce\npolice_local = no\n' "$dir" >"$dir/tenantalign.conf"
+    chmod 644 "$dir/tenantalign.conf" "$dir/exim.conf" 2>/dev/null
+    chmod 755 "$dir" "$dir/keys"
     local mail_acl="" data_acl="" scan="local_scan_path = $so"
     if [ "$kind" = local_scan ]; then
         mail_acl="  warn   set acl_m_ta = \${dlfunc{$so}{tenantalign_mail}}
@@ -97,6 +99,7 @@ plain:
   server_set_id = \$auth2
   server_advertise_condition = true
 CONF
+    chmod 644 "$dir/exim.conf"
     chown -R Debian-exim:Debian-exim "$dir/spool" "$dir/log" "$dir/mail"
     chmod 755 "$dir"
 }
