@@ -6,7 +6,8 @@
 #       enforce), spool, log and maildir under DIR; the example tenants'
 #       store compiled into DIR with its keys copied there (group
 #       Debian-exim, mode 0640). local_scan (default): local_scan_path plus
-#       the MAIL FROM dlfunc; data_acl: the DATA-ACL dlfunc only.
+#       the MAIL FROM dlfunc; data_acl: the DATA-ACL dlfunc only; relay:
+#       no plugin, relaying for 127.0.0.1 (an upstream behind nginx).
 #   exim_start DIR        start the daemon (TENANTALIGN_CONF kept for it)
 #   exim_stop DIR
 #   exim_mode DIR MODE    enforce | monitor | off (takes effect for new processes)
@@ -26,13 +27,16 @@ exim_setup() {
     printf 'store = %s/tenants.cdb\nmode = enforce\npolice_local = no\n' "$dir" >"$dir/tenantalign.conf"
     chmod 644 "$dir/tenantalign.conf" "$dir/exim.conf" 2>/dev/null
     chmod 755 "$dir" "$dir/keys"
-    local mail_acl="" data_acl="" scan="local_scan_path = $so"
+    local mail_acl="" data_acl="" scan="local_scan_path = $so" relay_hosts=""
+    [ "$kind" = relay ] && relay_hosts=127.0.0.1
     if [ "$kind" = local_scan ]; then
         mail_acl="  warn   set acl_m_ta = \${dlfunc{$so}{tenantalign_mail}}
   defer  condition = \${if match{\$acl_m_ta}{\\N^4\\N}}
          message = \$acl_m_ta
   deny   condition = \${if match{\$acl_m_ta}{\\N^5\\N}}
          message = \$acl_m_ta"
+    elif [ "$kind" = relay ]; then
+        scan=""
     else
         scan=""
         data_acl="  warn   set acl_m_ta = \${dlfunc{$so}{tenantalign_data}}
@@ -67,6 +71,7 @@ $mail_acl
   accept
 acl_rcpt:
   accept authenticated = *
+  accept hosts = ${relay_hosts:-:}
   deny   message = relay not permitted
 acl_data:
 $data_acl

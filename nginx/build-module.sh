@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# build-module.sh BUILD_DIR "LIBS": build ngx_mail_tenantalign_module.so with
+# Debian's recipe for third-party modules (nginx-dev's configure tree and
+# conf_flags, --with-compat), against the stock /usr/sbin/nginx.
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=$1
+export TENANTALIGN_LIBS="$build/libtenantalign.a $2"
+bdir=$build/nginx-build
+mkdir -p "$bdir"
+cd /usr/share/nginx/src
+. ./conf_flags
+if [ ! -f "$bdir/Makefile" ] || [ "$top/nginx/config" -nt "$bdir/Makefile" ]; then
+    ./configure --with-cc-opt="$(dpkg-buildflags --get CFLAGS) -fPIC $(dpkg-buildflags --get CPPFLAGS)" \
+        --with-ld-opt="$(dpkg-buildflags --get LDFLAGS) -fPIC" "${NGX_CONF_FLAGS[@]}" \
+        --with-mail=dynamic --with-mail_ssl_module --add-dynamic-module="$top/nginx" \
+        --builddir="$bdir" >"$bdir/configure.log" 2>&1 || { tail -20 "$bdir/configure.log"; exit 1; }
+fi
+make -s -f "$bdir/Makefile" "$bdir/ngx_mail_tenantalign_module.so" >"$bdir/make.log" 2>&1 || { grep -E "error|warning" -A3 "$bdir/make.log" | head -40; exit 1; }
+cp "$bdir/ngx_mail_tenantalign_module.so" "$build/ngx_mail_tenantalign_module.so.new"
+mv "$build/ngx_mail_tenantalign_module.so.new" "$build/ngx_mail_tenantalign_module.so"   # never overwrite a loaded .so

@@ -1,0 +1,7 @@
+# The nginx mail module: build/ngx_mail_tenantalign_module.so, for Debian's
+# stock nginx (load it after ngx_mail_module.so).
+.PHONY: nginx
+nginx: $(BUILD)/ngx_mail_tenantalign_module.so
+
+$(BUILD)/ngx_mail_tenantalign_module.so: nginx/ngx_mail_tenantalign_module.c nginx/config nginx/build-module.sh $(LIB) $(wildcard common/*.h)
+	nginx/build-module.sh $(abspath $(BUILD)) "$(PKG_LIBS)"

@@ -1,0 +1,1518 @@
+
+/*
+ * ngx_mail_tenantalign_module - tenant alignment and DKIM signing in nginx's
+ * SMTP proxy, for Debian's stock nginx (no patch).
+ *
+ * After authentication nginx only pumps bytes; there is no filter API. The
+ * module wraps the per-server copy of the SMTP protocol's init_session and
+ * init_protocol (re-run after STARTTLS) to put a wrapper on the client's
+ * c->send. When nginx sends its "235" the proxy phase has begun: the module
+ * then takes the session over - its own read and write handlers on both
+ * connections, nginx's recv functions blocked - and speaks SMTP itself
+ * between client and upstream: MAIL FROM checked at once, DATA answered
+ * locally, the message received (strictly: only CRLF.CRLF ends it),
+ * decided and signed by the tenantalign core, then relayed with DATA, or
+ * refused with a hidden RSET upstream. Replies keep their order through a
+ * queue of reply slots, so pipelining works.
+ *
+ * All policy is in common/ (ta_engine, ta_smtp_stream).
+ */
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_event.h>
+#include <ngx_mail.h>
+
+#include "ta_engine.h"
+#include "ta_reply.h"
+#include "ta_smtp_stream.h"
+
+
+#define NGX_MAIL_TA_OFF      0
+#define NGX_MAIL_TA_MONITOR  1
+#define NGX_MAIL_TA_ENFORCE  2
+
+#define NGX_MAIL_TA_SLOTS    64
+#define NGX_MAIL_TA_IOBUF    16384
+
+
+typedef struct {
+    ngx_uint_t                  mode;
+    ngx_str_t                   store;
+    size_t                      max_message_size;
+    size_t                      buffer_size;
+    ngx_msec_t                  timeout;
+
+    ngx_mail_protocol_t        *protocol;        /* our copy */
+    ngx_mail_init_session_pt    init_session;    /* the originals */
+    ngx_mail_init_protocol_pt   init_protocol;
+
+    ta_engine_t                *engine;          /* per worker, opened lazily */
+} ngx_mail_tenantalign_srv_conf_t;
+
+
+typedef enum {
+    slot_local = 0,         /* our own reply, text ready */
+    slot_relay,             /* the upstream's reply to a forwarded command */
+    slot_hidden,            /* the reply to our own command: swallowed */
+    slot_data_gate,         /* 354 or 554, once earlier replies are in */
+    slot_up_data,           /* our DATA upstream: 354 sends the message */
+    slot_final              /* the upstream's reply to the message */
+} ngx_mail_ta_slot_type_e;
+
+
+typedef enum {
+    cmd_other = 0,
+    cmd_mail,
+    cmd_rcpt,
+    cmd_rset,
+    cmd_ehlo,
+    cmd_quit
+} ngx_mail_ta_cmd_e;
+
+
+typedef struct {
+    ngx_uint_t                  type;
+    ngx_uint_t                  cmd;
+    ngx_uint_t                  done;
+    ngx_str_t                   text;
+} ngx_mail_ta_slot_t;
+
+
+typedef struct {
+    ngx_mail_session_t         *session;
+    ngx_mail_tenantalign_srv_conf_t *conf;
+
+    ngx_send_pt                 client_send;
+    ngx_recv_pt                 client_recv;
+    ngx_send_pt                 upstream_send;
+    ngx_recv_pt                 upstream_recv;
+
+    unsigned                    taken:1;
+    unsigned                    paused:1;
+    unsigned                    in_message:1;
+    unsigned                    client_eof:1;
+    unsigned                    quit:1;
+    unsigned                    mail_ok:1;
+    unsigned                    closing:1;
+
+    ngx_uint_t                  rcpts;
+    ngx_str_t                   mail_from;
+
+    ta_smtp_stream_t           *stream;
+    ngx_buf_t                  *in;             /* from the client */
+    ngx_buf_t                  *up_in;          /* from the upstream */
+    ngx_str_t                   reply;          /* upstream reply being read */
+    size_t                      reply_cap;
+
+    u_char                     *cl_out;         /* to the client */
+    size_t                      cl_out_len, cl_out_cap, cl_out_pos;
+    u_char                     *up_out;         /* to the upstream */
+    size_t                      up_out_len, up_out_cap, up_out_pos;
+
+    u_char                     *msg;            /* the message being received */
+    size_t                      msg_len, msg_cap;
+    u_char                     *pending;        /* signed message waiting for 354 */
+    size_t                      pending_len;
+
+    ngx_mail_ta_slot_t          slots[NGX_MAIL_TA_SLOTS];
+    ngx_uint_t                  head, count;
+} ngx_mail_ta_ctx_t;
+
+
+static void *ngx_mail_tenantalign_create_srv_conf(ngx_conf_t *cf);
+static char *ngx_mail_tenantalign_merge_srv_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static void ngx_mail_tenantalign_init_session(ngx_mail_session_t *s,
+    ngx_connection_t *c);
+static void ngx_mail_tenantalign_init_protocol(ngx_event_t *rev);
+static ssize_t ngx_mail_tenantalign_send(ngx_connection_t *c, u_char *buf,
+    size_t size);
+static ssize_t ngx_mail_tenantalign_recv_blocked(ngx_connection_t *c,
+    u_char *buf, size_t size);
+static void ngx_mail_tenantalign_take_over(ngx_mail_session_t *s,
+    ngx_mail_ta_ctx_t *ctx);
+static void ngx_mail_tenantalign_client_read(ngx_event_t *ev);
+static void ngx_mail_tenantalign_client_write(ngx_event_t *ev);
+static void ngx_mail_tenantalign_upstream_read(ngx_event_t *ev);
+static void ngx_mail_tenantalign_upstream_write(ngx_event_t *ev);
+static void ngx_mail_tenantalign_process(ngx_mail_ta_ctx_t *ctx);
+static void ngx_mail_tenantalign_flush(ngx_mail_ta_ctx_t *ctx);
+static void ngx_mail_tenantalign_close(ngx_mail_ta_ctx_t *ctx);
+static void ngx_mail_tenantalign_cleanup(void *data);
+
+
+static ngx_conf_enum_t  ngx_mail_tenantalign_modes[] = {
+    { ngx_string("off"), NGX_MAIL_TA_OFF },
+    { ngx_string("monitor"), NGX_MAIL_TA_MONITOR },
+    { ngx_string("enforce"), NGX_MAIL_TA_ENFORCE },
+    { ngx_null_string, 0 }
+};
+
+
+static ngx_command_t  ngx_mail_tenantalign_commands[] = {
+
+    { ngx_string("tenantalign"),
+      NGX_MAIL_MAIN_CONF|NGX_MAIL_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_MAIL_SRV_CONF_OFFSET,
+      offsetof(ngx_mail_tenantalign_srv_conf_t, mode),
+      &ngx_mail_tenantalign_modes },
+
+    { ngx_string("tenantalign_store"),
+      NGX_MAIL_MAIN_CONF|NGX_MAIL_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_MAIL_SRV_CONF_OFFSET,
+      offsetof(ngx_mail_tenantalign_srv_conf_t, store),
+      NULL },
+
+    { ngx_string("tenantalign_max_message_size"),
+      NGX_MAIL_MAIN_CONF|NGX_MAIL_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_MAIL_SRV_CONF_OFFSET,
+      offsetof(ngx_mail_tenantalign_srv_conf_t, max_message_size),
+      NULL },
+
+    { ngx_string("tenantalign_buffer_size"),
+      NGX_MAIL_MAIN_CONF|NGX_MAIL_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_MAIL_SRV_CONF_OFFSET,
+      offsetof(ngx_mail_tenantalign_srv_conf_t, buffer_size),
+      NULL },
+
+    { ngx_string("tenantalign_timeout"),
+      NGX_MAIL_MAIN_CONF|NGX_MAIL_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_MAIL_SRV_CONF_OFFSET,
+      offsetof(ngx_mail_tenantalign_srv_conf_t, timeout),
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_mail_module_t  ngx_mail_tenantalign_module_ctx = {
+    NULL,                                  /* protocol */
+
+    NULL,                                  /* create main configuration */
+    NULL,                                  /* init main configuration */
+
+    ngx_mail_tenantalign_create_srv_conf,  /* create server configuration */
+    ngx_mail_tenantalign_merge_srv_conf    /* merge server configuration */
+};
+
+
+ngx_module_t  ngx_mail_tenantalign_module = {
+    NGX_MODULE_V1,
+    &ngx_mail_tenantalign_module_ctx,      /* module context */
+    ngx_mail_tenantalign_commands,         /* module directives */
+    NGX_MAIL_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    NULL,                                  /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    NULL,                                  /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+static void *
+ngx_mail_tenantalign_create_srv_conf(ngx_conf_t *cf)
+{
+    ngx_mail_tenantalign_srv_conf_t  *conf;
+
+    conf = ngx_pcalloc(cf->pool, sizeof(ngx_mail_tenantalign_srv_conf_t));
+    if (conf == NULL) {
+        return NULL;
+    }
+
+    conf->mode = NGX_CONF_UNSET_UINT;
+    conf->max_message_size = NGX_CONF_UNSET_SIZE;
+    conf->buffer_size = NGX_CONF_UNSET_SIZE;
+    conf->timeout = NGX_CONF_UNSET_MSEC;
+
+    return conf;
+}
+
+
+static char *
+ngx_mail_tenantalign_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_mail_tenantalign_srv_conf_t *prev = parent;
+    ngx_mail_tenantalign_srv_conf_t *conf = child;
+
+    ngx_mail_core_srv_conf_t  *cscf;
+
+    ngx_conf_merge_uint_value(conf->mode, prev->mode, NGX_MAIL_TA_OFF);
+    ngx_conf_merge_str_value(conf->store, prev->store,
+                             "/var/lib/tenantalign/tenants.cdb");
+    ngx_conf_merge_size_value(conf->max_message_size, prev->max_message_size,
+                              50 * 1024 * 1024);
+    ngx_conf_merge_size_value(conf->buffer_size, prev->buffer_size,
+                              1024 * 1024);
+    ngx_conf_merge_msec_value(conf->timeout, prev->timeout, 300000);
+
+    if (conf->mode == NGX_MAIL_TA_OFF) {
+        return NGX_CONF_OK;
+    }
+
+    /*
+     * Wrap a per-server copy of the SMTP protocol: patching the static
+     * original would survive a reload without the module, pointing into
+     * unmapped code. cf->ctx is this server's context here.
+     */
+
+    cscf = ngx_mail_conf_get_module_srv_conf(cf, ngx_mail_core_module);
+
+    if (cscf->protocol == NULL
+        || cscf->protocol->type != NGX_MAIL_SMTP_PROTOCOL)
+    {
+        return NGX_CONF_OK;
+    }
+
+    if (cscf->protocol->init_session == ngx_mail_tenantalign_init_session) {
+        return NGX_CONF_OK;
+    }
+
+    conf->protocol = ngx_palloc(cf->pool, sizeof(ngx_mail_protocol_t));
+    if (conf->protocol == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    *conf->protocol = *cscf->protocol;
+    conf->init_session = cscf->protocol->init_session;
+    conf->init_protocol = cscf->protocol->init_protocol;
+    conf->protocol->init_session = ngx_mail_tenantalign_init_session;
+    conf->protocol->init_protocol = ngx_mail_tenantalign_init_protocol;
+    cscf->protocol = conf->protocol;
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_mail_ta_ctx_t *
+ngx_mail_tenantalign_get_ctx(ngx_mail_session_t *s)
+{
+    ngx_mail_ta_ctx_t                *ctx;
+    ngx_pool_cleanup_t               *cln;
+    ngx_mail_tenantalign_srv_conf_t  *tcf;
+
+    ctx = ngx_mail_get_module_ctx(s, ngx_mail_tenantalign_module);
+    if (ctx) {
+        return ctx;
+    }
+
+    tcf = ngx_mail_get_module_srv_conf(s, ngx_mail_tenantalign_module);
+
+    ctx = ngx_pcalloc(s->connection->pool, sizeof(ngx_mail_ta_ctx_t));
+    if (ctx == NULL) {
+        return NULL;
+    }
+
+    cln = ngx_pool_cleanup_add(s->connection->pool, 0);
+    if (cln == NULL) {
+        return NULL;
+    }
+
+    cln->handler = ngx_mail_tenantalign_cleanup;
+    cln->data = ctx;
+
+    ctx->session = s;
+    ctx->conf = tcf;
+
+    ngx_mail_set_ctx(s, ctx, ngx_mail_tenantalign_module);
+
+    return ctx;
+}
+
+
+static void
+ngx_mail_tenantalign_init_session(ngx_mail_session_t *s, ngx_connection_t *c)
+{
+    ngx_mail_ta_ctx_t                *ctx;
+    ngx_mail_tenantalign_srv_conf_t  *tcf;
+
+    tcf = ngx_mail_get_module_srv_conf(s, ngx_mail_tenantalign_module);
+
+    tcf->init_session(s, c);
+
+    if (c->destroyed) {
+        return;
+    }
+
+    ctx = ngx_mail_tenantalign_get_ctx(s);
+    if (ctx == NULL) {
+        return;
+    }
+
+    ctx->client_send = c->send;
+    c->send = ngx_mail_tenantalign_send;
+}
+
+
+static void
+ngx_mail_tenantalign_init_protocol(ngx_event_t *rev)
+{
+    ngx_connection_t                 *c;
+    ngx_mail_session_t               *s;
+    ngx_mail_ta_ctx_t                *ctx;
+    ngx_mail_tenantalign_srv_conf_t  *tcf;
+
+    c = rev->data;
+    s = c->data;
+    tcf = ngx_mail_get_module_srv_conf(s, ngx_mail_tenantalign_module);
+
+    /* a TLS handshake replaced c->send: wrap the new one */
+
+    ctx = ngx_mail_tenantalign_get_ctx(s);
+    if (ctx && c->send != ngx_mail_tenantalign_send) {
+        ctx->client_send = c->send;
+        c->send = ngx_mail_tenantalign_send;
+    }
+
+    tcf->init_protocol(rev);
+}
+
+
+static ssize_t
+ngx_mail_tenantalign_send(ngx_connection_t *c, u_char *buf, size_t size)
+{
+    ssize_t              n;
+    ngx_mail_session_t  *s;
+    ngx_mail_ta_ctx_t   *ctx;
+
+    s = c->data;
+    ctx = ngx_mail_get_module_ctx(s, ngx_mail_tenantalign_module);
+
+    n = ctx->client_send(c, buf, size);
+
+    /* nginx switched both connections to its byte pump: proxying began */
+
+    if (!ctx->taken
+        && s->proxy
+        && s->proxy->upstream.connection
+        && c->read->handler == s->proxy->upstream.connection->read->handler)
+    {
+        ngx_mail_tenantalign_take_over(s, ctx);
+    }
+
+    return n;
+}
+
+
+static ssize_t
+ngx_mail_tenantalign_recv_blocked(ngx_connection_t *c, u_char *buf,
+    size_t size)
+{
+    /* nginx's pump must not read any more: the module does */
+    return NGX_AGAIN;
+}
+
+
+static ngx_int_t
+ngx_mail_tenantalign_append(u_char **p, size_t *len, size_t *cap,
+    const u_char *data, size_t n)
+{
+    u_char  *np;
+    size_t   c;
+
+    if (*len + n > *cap) {
+        c = *cap ? *cap : 4096;
+
+        while (c < *len + n) {
+            c *= 2;
+        }
+
+        np = realloc(*p, c);
+        if (np == NULL) {
+            return NGX_ERROR;
+        }
+
+        *p = np;
+        *cap = c;
+    }
+
+    ngx_memcpy(*p + *len, data, n);
+    *len += n;
+
+    return NGX_OK;
+}
+
+
+/* the core's engine, opened in the worker on first use */
+
+static ngx_int_t
+ngx_mail_tenantalign_engine(ngx_mail_tenantalign_srv_conf_t *tcf,
+    ngx_log_t *log)
+{
+    char              err[512], *path;
+    ta_engine_conf_t  ec;
+
+    if (tcf->engine) {
+        return NGX_OK;
+    }
+
+    path = ngx_alloc(tcf->store.len + 1, log);
+    if (path == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(path, tcf->store.data, tcf->store.len);
+    path[tcf->store.len] = '\0';
+
+    ngx_memzero(&ec, sizeof(ta_engine_conf_t));
+    ec.store_path = path;
+    ec.eol = TA_EOL_CRLF;
+    ec.mode = tcf->mode == NGX_MAIL_TA_MONITOR ? TA_MONITOR : TA_ENFORCE;
+
+    if (ta_engine_open(&ec, &tcf->engine, err, sizeof(err)) != TA_OK) {
+        ngx_log_error(NGX_LOG_ALERT, log, 0, "tenantalign: %s", err);
+        ngx_free(path);
+        return NGX_ERROR;
+    }
+
+    if (err[0]) {
+        /* not fatal: every verdict tempfails until the store can be read */
+        ngx_log_error(NGX_LOG_ERR, log, 0, "tenantalign: %s", err);
+    }
+
+    ngx_free(path);
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_mail_tenantalign_take_over(ngx_mail_session_t *s, ngx_mail_ta_ctx_t *ctx)
+{
+    ngx_connection_t  *c, *u;
+
+    c = s->connection;
+    u = s->proxy->upstream.connection;
+
+    ctx->taken = 1;
+    ctx->client_recv = c->recv;
+    ctx->upstream_recv = u->recv;
+    ctx->upstream_send = u->send;
+
+    c->recv = ngx_mail_tenantalign_recv_blocked;
+    u->recv = ngx_mail_tenantalign_recv_blocked;
+
+    ctx->stream = ngx_palloc(c->pool, sizeof(ta_smtp_stream_t));
+    ctx->in = ngx_create_temp_buf(c->pool, NGX_MAIL_TA_IOBUF);
+    ctx->up_in = ngx_create_temp_buf(c->pool, NGX_MAIL_TA_IOBUF);
+
+    if (ctx->stream == NULL || ctx->in == NULL || ctx->up_in == NULL) {
+        ngx_mail_tenantalign_close(ctx);
+        return;
+    }
+
+    ta_smtp_init(ctx->stream, ctx->conf->max_message_size);
+
+    if (ngx_mail_tenantalign_engine(ctx->conf, c->log) != NGX_OK) {
+        ngx_mail_tenantalign_close(ctx);
+        return;
+    }
+
+    /* bytes the client pipelined after AUTH: ours, not nginx's to flush */
+
+    if (s->buffer->pos < s->buffer->last) {
+        ctx->in->last = ngx_cpymem(ctx->in->last, s->buffer->pos,
+                                   ngx_min((size_t) (s->buffer->last
+                                                     - s->buffer->pos),
+                                           NGX_MAIL_TA_IOBUF));
+        s->buffer->pos = s->buffer->last;
+    }
+
+    c->read->handler = ngx_mail_tenantalign_client_read;
+    c->write->handler = ngx_mail_tenantalign_client_write;
+    u->read->handler = ngx_mail_tenantalign_upstream_read;
+    u->write->handler = ngx_mail_tenantalign_upstream_write;
+
+    ngx_post_event(c->read, &ngx_posted_events);
+
+    ngx_log_debug0(NGX_LOG_DEBUG_MAIL, c->log, 0,
+                   "tenantalign: session taken over after AUTH");
+}
+
+
+static void
+ngx_mail_tenantalign_cleanup(void *data)
+{
+    ngx_mail_ta_ctx_t  *ctx = data;
+
+    free(ctx->cl_out);
+    free(ctx->up_out);
+    free(ctx->msg);
+    free(ctx->pending);
+    free(ctx->reply.data);
+    ngx_free(ctx->mail_from.data);
+
+    ctx->cl_out = NULL;
+    ctx->up_out = NULL;
+    ctx->msg = NULL;
+    ctx->pending = NULL;
+    ctx->reply.data = NULL;
+    ctx->mail_from.data = NULL;
+}
+
+
+static void
+ngx_mail_tenantalign_close(ngx_mail_ta_ctx_t *ctx)
+{
+    ngx_connection_t    *c;
+    ngx_mail_session_t  *s;
+
+    s = ctx->session;
+    c = s->connection;
+
+    if (ctx->closing) {
+        return;
+    }
+
+    ctx->closing = 1;
+
+    if (s->proxy && s->proxy->upstream.connection) {
+        ngx_close_connection(s->proxy->upstream.connection);
+        s->proxy->upstream.connection = NULL;
+    }
+
+    ngx_mail_close_connection(c);
+}
+
+
+static ngx_int_t
+ngx_mail_tenantalign_to_client(ngx_mail_ta_ctx_t *ctx, u_char *p, size_t n)
+{
+    return ngx_mail_tenantalign_append(&ctx->cl_out, &ctx->cl_out_len,
+                                       &ctx->cl_out_cap, p, n);
+}
+
+
+static ngx_int_t
+ngx_mail_tenantalign_to_upstream(ngx_mail_ta_ctx_t *ctx, u_char *p, size_t n)
+{
+    return ngx_mail_tenantalign_append(&ctx->up_out, &ctx->up_out_len,
+                                       &ctx->up_out_cap, p, n);
+}
+
+
+static ngx_mail_ta_slot_t *
+ngx_mail_tenantalign_slot(ngx_mail_ta_ctx_t *ctx, ngx_uint_t type,
+    ngx_uint_t cmd)
+{
+    ngx_mail_ta_slot_t  *slot;
+
+    if (ctx->count == NGX_MAIL_TA_SLOTS) {
+        return NULL;
+    }
+
+    slot = &ctx->slots[(ctx->head + ctx->count) % NGX_MAIL_TA_SLOTS];
+    ngx_memzero(slot, sizeof(ngx_mail_ta_slot_t));
+    slot->type = type;
+    slot->cmd = cmd;
+    ctx->count++;
+
+    return slot;
+}
+
+
+static ngx_int_t
+ngx_mail_tenantalign_local(ngx_mail_ta_ctx_t *ctx, const char *text,
+    size_t len)
+{
+    ngx_mail_ta_slot_t  *slot;
+
+    slot = ngx_mail_tenantalign_slot(ctx, slot_local, cmd_other);
+    if (slot == NULL) {
+        return NGX_ERROR;
+    }
+
+    slot->text.data = ngx_pnalloc(ctx->session->connection->pool, len);
+    if (slot->text.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(slot->text.data, text, len);
+    slot->text.len = len;
+    slot->done = 1;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_mail_tenantalign_reset(ngx_mail_ta_ctx_t *ctx)
+{
+    ctx->mail_ok = 0;
+    ctx->rcpts = 0;
+    ctx->msg_len = 0;
+}
+
+
+static ngx_uint_t
+ngx_mail_tenantalign_verb(ngx_str_t *line, const char *verb)
+{
+    size_t  n = ngx_strlen(verb);
+
+    return line->len >= n
+           && ngx_strncasecmp(line->data, (u_char *) verb, n) == 0
+           && (line->len == n || line->data[n] == ' '
+               || line->data[n] == ':');
+}
+
+
+/* the reverse-path of "MAIL FROM:<a@b> PARAMS", as the client wrote it */
+
+static ngx_str_t
+ngx_mail_tenantalign_reverse_path(ngx_str_t *line)
+{
+    u_char     *p, *end, *q;
+    ngx_str_t   path = ngx_null_string;
+
+    p = line->data + 4;
+    end = line->data + line->len;
+
+    while (p < end && *p == ' ') {
+        p++;
+    }
+
+    if (end - p < 5 || ngx_strncasecmp(p, (u_char *) "FROM:", 5) != 0) {
+        return path;
+    }
+
+    p += 5;
+
+    while (p < end && *p == ' ') {
+        p++;
+    }
+
+    if (p < end && *p == '<') {
+        q = ngx_strlchr(p, end, '>');
+        end = q ? q + 1 : end;
+
+    } else {
+        q = ngx_strlchr(p, end, ' ');
+        end = q ? q : end;
+    }
+
+    path.data = p;
+    path.len = end - p;
+
+    return path;
+}
+
+
+static void
+ngx_mail_tenantalign_command(ngx_mail_ta_ctx_t *ctx, ngx_str_t *line)
+{
+    char                 reply[1024];
+    size_t               n;
+    ngx_str_t            path, login;
+    ta_verdict_t         v;
+    ngx_mail_session_t  *s;
+    ngx_mail_ta_slot_t  *slot;
+    ngx_uint_t           cmd;
+
+    s = ctx->session;
+
+    if (ngx_mail_tenantalign_verb(line, "STARTTLS")
+        || ngx_mail_tenantalign_verb(line, "AUTH")
+        || ngx_mail_tenantalign_verb(line, "XCLIENT")
+        || ngx_mail_tenantalign_verb(line, "XFORWARD"))
+    {
+        (void) ngx_mail_tenantalign_local(ctx, "503 5.5.1 Not allowed after authentication\r\n",
+                                         sizeof("503 5.5.1 Not allowed after authentication\r\n") - 1);
+        return;
+    }
+
+    if (ngx_mail_tenantalign_verb(line, "BDAT")) {
+        (void) ngx_mail_tenantalign_local(ctx, "502 5.5.1 BDAT is not available here: use DATA\r\n",
+                                         sizeof("502 5.5.1 BDAT is not available here: use DATA\r\n") - 1);
+        return;
+    }
+
+    if (ngx_mail_tenantalign_verb(line, "DATA")) {
+        slot = ngx_mail_tenantalign_slot(ctx, slot_data_gate, cmd_other);
+        if (slot == NULL) {
+            ngx_mail_tenantalign_close(ctx);
+            return;
+        }
+
+        ctx->paused = 1;
+        return;
+    }
+
+    cmd = cmd_other;
+
+    if (ngx_mail_tenantalign_verb(line, "MAIL")) {
+        cmd = cmd_mail;
+        path = ngx_mail_tenantalign_reverse_path(line);
+        login.data = s->login.data;
+        login.len = s->login.len;
+
+        ta_engine_mail(ctx->conf->engine, ta_str((char *) login.data,
+                       login.len), ta_str((char *) path.data, path.len), &v);
+
+        if (v.action != TA_ACCEPT) {
+            n = ta_reply_format(&v, "\r\n", reply, sizeof(reply));
+            ta_log_format(&v, ta_str("", 0),
+                          ta_str((char *) login.data, login.len),
+                          reply + n + 1, sizeof(reply) - n - 1);
+            ngx_log_error(NGX_LOG_NOTICE, s->connection->log, 0,
+                          "tenantalign: at MAIL FROM: %s", reply + n + 1);
+            (void) ngx_mail_tenantalign_local(ctx, reply, n);
+            return;
+        }
+
+        ngx_free(ctx->mail_from.data);
+        ctx->mail_from.data = ngx_alloc(path.len + 1, s->connection->log);
+        if (ctx->mail_from.data == NULL) {
+            ngx_mail_tenantalign_close(ctx);
+            return;
+        }
+
+        ngx_memcpy(ctx->mail_from.data, path.data, path.len);
+        ctx->mail_from.len = path.len;
+
+    } else if (ngx_mail_tenantalign_verb(line, "RCPT")) {
+        cmd = cmd_rcpt;
+
+    } else if (ngx_mail_tenantalign_verb(line, "RSET")) {
+        cmd = cmd_rset;
+        ngx_mail_tenantalign_reset(ctx);
+
+    } else if (ngx_mail_tenantalign_verb(line, "EHLO")
+               || ngx_mail_tenantalign_verb(line, "HELO"))
+    {
+        cmd = cmd_ehlo;
+        ngx_mail_tenantalign_reset(ctx);
+
+    } else if (ngx_mail_tenantalign_verb(line, "QUIT")) {
+        cmd = cmd_quit;
+    }
+
+    slot = ngx_mail_tenantalign_slot(ctx, slot_relay, cmd);
+
+    if (slot == NULL
+        || ngx_mail_tenantalign_to_upstream(ctx, line->data, line->len)
+           != NGX_OK
+        || ngx_mail_tenantalign_to_upstream(ctx, (u_char *) CRLF, 2) != NGX_OK)
+    {
+        ngx_mail_tenantalign_close(ctx);
+        return;
+    }
+
+    if (cmd == cmd_quit) {
+        ctx->quit = 1;
+        ctx->paused = 1;
+    }
+}
+
+
+/* dot-stuff the message for the upstream, then the final dot */
+
+static ngx_int_t
+ngx_mail_tenantalign_stuff(ngx_mail_ta_ctx_t *ctx, ngx_str_t *sigs,
+    ngx_str_t *extra)
+{
+    u_char  *p, *end, *nl;
+    size_t   len, cap;
+
+    len = 0;
+    cap = 0;
+    ctx->pending = NULL;
+
+    if (ngx_mail_tenantalign_append(&ctx->pending, &len, &cap, sigs->data,
+                                    sigs->len) != NGX_OK
+        || ngx_mail_tenantalign_append(&ctx->pending, &len, &cap,
+                                       extra->data, extra->len) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    p = ctx->msg;
+    end = ctx->msg + ctx->msg_len;
+
+    while (p < end) {
+        if (*p == '.'
+            && ngx_mail_tenantalign_append(&ctx->pending, &len, &cap,
+                                           (u_char *) ".", 1) != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        nl = ngx_strlchr(p, end, LF);
+        nl = nl ? nl + 1 : end;
+
+        if (ngx_mail_tenantalign_append(&ctx->pending, &len, &cap, p,
+                                        nl - p) != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        p = nl;
+    }
+
+    if (ctx->msg_len > 0 && ctx->msg[ctx->msg_len - 1] != LF
+        && ngx_mail_tenantalign_append(&ctx->pending, &len, &cap,
+                                       (u_char *) CRLF, 2) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (ngx_mail_tenantalign_append(&ctx->pending, &len, &cap,
+                                    (u_char *) "." CRLF, 3) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    ctx->pending_len = len;
+
+    return NGX_OK;
+}
+
+
+static size_t
+ngx_mail_tenantalign_header_len(u_char *msg, size_t len)
+{
+    size_t  i;
+
+    if (len >= 2 && msg[0] == CR && msg[1] == LF) {
+        return 2;
+    }
+
+    for (i = 0; i + 3 < len; i++) {
+        if (msg[i] == CR && msg[i + 1] == LF && msg[i + 2] == CR
+            && msg[i + 3] == LF)
+        {
+            return i + 4;
+        }
+    }
+
+    return len;
+}
+
+
+/* the message is complete: decide, sign, forward or refuse */
+
+static void
+ngx_mail_tenantalign_message(ngx_mail_ta_ctx_t *ctx, ngx_uint_t too_big)
+{
+    char                 reply[1024], line[1024];
+    size_t               n, hlen;
+    ngx_str_t            sigs, extra;
+    ta_str_t             tsigs;
+    ta_txn_t            *t;
+    ngx_mail_session_t  *s;
+    ngx_mail_ta_slot_t  *slot;
+    const ta_verdict_t  *v;
+
+    s = ctx->session;
+    ctx->in_message = 0;
+
+    if (too_big) {
+        (void) ngx_mail_tenantalign_local(ctx, "552 5.3.4 Message size exceeds fixed limit\r\n",
+                                         sizeof("552 5.3.4 Message size exceeds fixed limit\r\n") - 1);
+        goto refused;
+    }
+
+    t = ta_txn_new(ctx->conf->engine,
+                   ta_str((char *) s->login.data, s->login.len),
+                   ta_str((char *) ctx->mail_from.data, ctx->mail_from.len));
+
+    hlen = ngx_mail_tenantalign_header_len(ctx->msg, ctx->msg_len);
+    v = ta_txn_header(t, (char *) ctx->msg, hlen);
+
+    tsigs = ta_str("", 0);
+
+    if (v->action == TA_ACCEPT) {
+        ta_txn_body(t, (char *) ctx->msg + hlen, ctx->msg_len - hlen);
+        v = ta_txn_finish(t, &tsigs);
+    }
+
+    ta_txn_log(t, line, sizeof(line));
+    ngx_log_error(NGX_LOG_NOTICE, s->connection->log, 0, "tenantalign: %s",
+                  line);
+
+    if (v->action != TA_ACCEPT) {
+        n = ta_reply_format(v, "\r\n", reply, sizeof(reply));
+        ta_txn_free(t);
+        (void) ngx_mail_tenantalign_local(ctx, reply, n);
+        goto refused;
+    }
+
+    sigs.data = (u_char *) tsigs.data;
+    sigs.len = tsigs.len;
+    extra.len = 0;
+    extra.data = (u_char *) reply;
+
+    if (v->monitor) {
+        extra.len = ngx_snprintf((u_char *) reply, sizeof(reply),
+                                 "X-Tenantalign: monitor; would refuse: %s"
+                                 CRLF, v->reason) - (u_char *) reply;
+    }
+
+    if (ngx_mail_tenantalign_stuff(ctx, &sigs, &extra) != NGX_OK) {
+        ta_txn_free(t);
+        (void) ngx_mail_tenantalign_local(ctx, "451 4.3.0 tenantalign: out of memory\r\n",
+                                         sizeof("451 4.3.0 tenantalign: out of memory\r\n") - 1);
+        goto refused;
+    }
+
+    ta_txn_free(t);
+
+    /* DATA upstream now; the message only after its 354 */
+
+    slot = ngx_mail_tenantalign_slot(ctx, slot_up_data, cmd_other);
+    if (slot == NULL
+        || ngx_mail_tenantalign_to_upstream(ctx, (u_char *) "DATA" CRLF, 6)
+           != NGX_OK)
+    {
+        ngx_mail_tenantalign_close(ctx);
+        return;
+    }
+
+    ctx->msg_len = 0;
+    return;
+
+refused:
+
+    /* the upstream still holds MAIL and RCPT: a hidden RSET */
+
+    ctx->msg_len = 0;
+    ctx->paused = 0;
+    ngx_mail_tenantalign_reset(ctx);
+
+    slot = ngx_mail_tenantalign_slot(ctx, slot_hidden, cmd_rset);
+    if (slot == NULL
+        || ngx_mail_tenantalign_to_upstream(ctx, (u_char *) "RSET" CRLF,
+                                            sizeof("RSET" CRLF) - 1)
+           != NGX_OK)
+    {
+        ngx_mail_tenantalign_close(ctx);
+    }
+}
+
+
+/* run the client's bytes through the SMTP stream */
+
+static void
+ngx_mail_tenantalign_process(ngx_mail_ta_ctx_t *ctx)
+{
+    size_t            used;
+    ngx_str_t         line;
+    ta_smtp_event_t   ev;
+
+    while (!ctx->paused && !ctx->closing && ctx->in->pos < ctx->in->last) {
+
+        used = ta_smtp_feed(ctx->stream, (char *) ctx->in->pos,
+                            ctx->in->last - ctx->in->pos, &ev);
+        ctx->in->pos += used;
+
+        switch (ev.type) {
+
+        case TA_SMTP_COMMAND:
+            if (ev.too_long) {
+                (void) ngx_mail_tenantalign_local(ctx, "500 5.5.2 Line too long\r\n",
+                                         sizeof("500 5.5.2 Line too long\r\n") - 1);
+                break;
+            }
+
+            line.data = (u_char *) ev.line;
+            line.len = ev.len;
+            ngx_mail_tenantalign_command(ctx, &line);
+            break;
+
+        case TA_SMTP_CONTENT:
+            if (ngx_mail_tenantalign_append(&ctx->msg, &ctx->msg_len,
+                                            &ctx->msg_cap,
+                                            (u_char *) ev.line, ev.len)
+                != NGX_OK)
+            {
+                ngx_mail_tenantalign_close(ctx);
+                return;
+            }
+
+            break;
+
+        case TA_SMTP_END:
+            ctx->paused = 1;
+            ngx_mail_tenantalign_message(ctx, ev.too_big);
+            break;
+
+        default:
+            break;
+        }
+
+        if (ctx->count >= NGX_MAIL_TA_SLOTS - 2) {
+            /* too many replies outstanding: wait for the upstream */
+            break;
+        }
+    }
+
+    if (ctx->in->pos == ctx->in->last) {
+        ctx->in->pos = ctx->in->start;
+        ctx->in->last = ctx->in->start;
+    }
+
+    ngx_mail_tenantalign_flush(ctx);
+}
+
+
+/* keep only the EHLO capabilities a tenant may use after AUTH */
+
+static void
+ngx_mail_tenantalign_filter_ehlo(ngx_mail_ta_ctx_t *ctx, ngx_str_t *text)
+{
+    u_char      *p, *end, *nl, *out, *last_line;
+    ngx_uint_t   i;
+    static const char *const drop[] = {
+        "CHUNKING", "BINARYMIME", "STARTTLS", "AUTH", "XCLIENT", "XFORWARD",
+        "SIZE", NULL
+    };
+
+    out = ngx_pnalloc(ctx->session->connection->pool, text->len + 64);
+    if (out == NULL) {
+        return;
+    }
+
+    p = text->data;
+    end = text->data + text->len;
+    last_line = NULL;
+    text->len = 0;
+
+    for (i = 0; p < end; i++, p = nl) {
+        nl = ngx_strlchr(p, end, LF);
+        nl = nl ? nl + 1 : end;
+
+        if (i > 0) {
+            ngx_uint_t  k, skip = 0;
+
+            for (k = 0; drop[k]; k++) {
+                size_t  n = ngx_strlen(drop[k]);
+
+                if ((size_t) (nl - p) >= 4 + n
+                    && ngx_strncasecmp(p + 4, (u_char *) drop[k], n) == 0)
+                {
+                    skip = 1;
+                }
+            }
+
+            if (skip) {
+                continue;
+            }
+        }
+
+        last_line = out + text->len;
+        text->len = ngx_cpymem(out + text->len, p, nl - p) - out;
+        last_line[3] = '-';
+    }
+
+    /* our own SIZE, the limit the module enforces */
+
+    last_line = out + text->len;
+    text->len = ngx_sprintf(out + text->len, "250 SIZE %uz" CRLF,
+                            ctx->conf->max_message_size) - out;
+    (void) last_line;
+    text->data = out;
+}
+
+
+/* one complete reply from the upstream: to the first slot waiting for one */
+
+static void
+ngx_mail_tenantalign_upstream_reply(ngx_mail_ta_ctx_t *ctx, ngx_str_t *text)
+{
+    ngx_uint_t           i, code;
+    ngx_mail_ta_slot_t  *slot;
+
+    code = (text->data[0] - '0') * 100 + (text->data[1] - '0') * 10
+           + (text->data[2] - '0');
+
+    for (i = 0; i < ctx->count; i++) {
+        slot = &ctx->slots[(ctx->head + i) % NGX_MAIL_TA_SLOTS];
+
+        if (slot->done || slot->type == slot_local
+            || slot->type == slot_data_gate)
+        {
+            continue;
+        }
+
+        switch (slot->type) {
+
+        case slot_hidden:
+            slot->done = 1;
+            return;
+
+        case slot_up_data:
+            if (code == 354) {
+                if (ngx_mail_tenantalign_to_upstream(ctx, ctx->pending,
+                                                     ctx->pending_len)
+                    != NGX_OK)
+                {
+                    ngx_mail_tenantalign_close(ctx);
+                    return;
+                }
+
+                free(ctx->pending);
+                ctx->pending = NULL;
+                slot->type = slot_final;
+                return;
+            }
+
+            /* the upstream refused DATA: that is the message's reply */
+
+            free(ctx->pending);
+            ctx->pending = NULL;
+            break;
+
+        default:
+            break;
+        }
+
+        slot->text.data = ngx_pnalloc(ctx->session->connection->pool,
+                                      text->len);
+        if (slot->text.data == NULL) {
+            ngx_mail_tenantalign_close(ctx);
+            return;
+        }
+
+        ngx_memcpy(slot->text.data, text->data, text->len);
+        slot->text.len = text->len;
+        slot->done = 1;
+
+        if (slot->cmd == cmd_ehlo && code == 250) {
+            ngx_mail_tenantalign_filter_ehlo(ctx, &slot->text);
+        }
+
+        if (slot->cmd == cmd_mail) {
+            ctx->mail_ok = (code / 100 == 2);
+        }
+
+        if (slot->cmd == cmd_rcpt && code / 100 == 2) {
+            ctx->rcpts++;
+        }
+
+        if (slot->type == slot_final || slot->type == slot_up_data) {
+            ngx_mail_tenantalign_reset(ctx);
+            ctx->paused = 0;
+        }
+
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_INFO, ctx->session->connection->log, 0,
+                  "tenantalign: unexpected reply from upstream: \"%V\"", text);
+}
+
+
+/* replies in order to the client; bytes out on both sides */
+
+static void
+ngx_mail_tenantalign_flush(ngx_mail_ta_ctx_t *ctx)
+{
+    ssize_t              n;
+    ngx_connection_t    *c, *u;
+    ngx_mail_ta_slot_t  *slot;
+
+    c = ctx->session->connection;
+    u = ctx->session->proxy->upstream.connection;
+
+    while (ctx->count > 0 && !ctx->closing) {
+        slot = &ctx->slots[ctx->head];
+
+        if (slot->type == slot_data_gate && !slot->done) {
+            if (ctx->mail_ok && ctx->rcpts > 0) {
+                ngx_str_set(&slot->text,
+                            "354 End data with <CR><LF>.<CR><LF>" CRLF);
+                ta_smtp_start_data(ctx->stream);
+                ctx->in_message = 1;
+                ctx->msg_len = 0;
+
+            } else {
+                ngx_str_set(&slot->text,
+                            "554 5.5.1 Error: no valid recipients" CRLF);
+            }
+
+            slot->done = 1;
+            ctx->paused = 0;
+        }
+
+        if (!slot->done) {
+            break;
+        }
+
+        if (slot->text.len
+            && ngx_mail_tenantalign_to_client(ctx, slot->text.data,
+                                              slot->text.len) != NGX_OK)
+        {
+            ngx_mail_tenantalign_close(ctx);
+            return;
+        }
+
+        if (slot->cmd == cmd_quit) {
+            ctx->closing = 0;
+        }
+
+        ctx->head = (ctx->head + 1) % NGX_MAIL_TA_SLOTS;
+        ctx->count--;
+    }
+
+    /* to the client */
+
+    while (ctx->cl_out_pos < ctx->cl_out_len) {
+        n = ctx->client_send(c, ctx->cl_out + ctx->cl_out_pos,
+                             ctx->cl_out_len - ctx->cl_out_pos);
+        if (n == NGX_ERROR) {
+            ngx_mail_tenantalign_close(ctx);
+            return;
+        }
+
+        if (n == NGX_AGAIN || n == 0) {
+            if (ngx_handle_write_event(c->write, 0) != NGX_OK) {
+                ngx_mail_tenantalign_close(ctx);
+                return;
+            }
+
+            break;
+        }
+
+        ctx->cl_out_pos += n;
+    }
+
+    if (ctx->cl_out_pos == ctx->cl_out_len) {
+        ctx->cl_out_pos = 0;
+        ctx->cl_out_len = 0;
+    }
+
+    /* to the upstream */
+
+    while (u && ctx->up_out_pos < ctx->up_out_len) {
+        n = ctx->upstream_send(u, ctx->up_out + ctx->up_out_pos,
+                               ctx->up_out_len - ctx->up_out_pos);
+        if (n == NGX_ERROR) {
+            ngx_mail_tenantalign_close(ctx);
+            return;
+        }
+
+        if (n == NGX_AGAIN || n == 0) {
+            if (ngx_handle_write_event(u->write, 0) != NGX_OK) {
+                ngx_mail_tenantalign_close(ctx);
+                return;
+            }
+
+            break;
+        }
+
+        ctx->up_out_pos += n;
+    }
+
+    if (ctx->up_out_pos == ctx->up_out_len) {
+        ctx->up_out_pos = 0;
+        ctx->up_out_len = 0;
+    }
+
+    /* QUIT answered, or the client gone with nothing left to do: close */
+
+    if ((ctx->quit && ctx->count == 0 && ctx->cl_out_len == 0)
+        || (ctx->client_eof && ctx->count == 0 && ctx->up_out_len == 0
+            && ctx->in->pos == ctx->in->last))
+    {
+        ngx_mail_tenantalign_close(ctx);
+    }
+}
+
+
+static void
+ngx_mail_tenantalign_client_read(ngx_event_t *ev)
+{
+    ssize_t              n;
+    ngx_connection_t    *c;
+    ngx_mail_session_t  *s;
+    ngx_mail_ta_ctx_t   *ctx;
+
+    c = ev->data;
+    s = c->data;
+    ctx = ngx_mail_get_module_ctx(s, ngx_mail_tenantalign_module);
+
+    if (ev->timedout) {
+        ngx_log_error(NGX_LOG_INFO, c->log, NGX_ETIMEDOUT,
+                      "tenantalign: client timed out");
+        ngx_mail_tenantalign_close(ctx);
+        return;
+    }
+
+    if (ctx->conf->engine == NULL) {
+        ngx_mail_tenantalign_close(ctx);
+        return;
+    }
+
+    while (!ctx->client_eof && ctx->in->last < ctx->in->end) {
+        n = ctx->client_recv(c, ctx->in->last, ctx->in->end - ctx->in->last);
+
+        if (n == NGX_AGAIN) {
+            break;
+        }
+
+        if (n == NGX_ERROR || n == 0) {
+            /* half-close: finish what was sent, then close */
+            ctx->client_eof = 1;
+            break;
+        }
+
+        ctx->in->last += n;
+    }
+
+    if (ctx->in->last == ctx->in->end && ctx->in->pos > ctx->in->start) {
+        n = ctx->in->last - ctx->in->pos;
+        ngx_memmove(ctx->in->start, ctx->in->pos, n);
+        ctx->in->pos = ctx->in->start;
+        ctx->in->last = ctx->in->start + n;
+    }
+
+    ngx_mail_tenantalign_process(ctx);
+
+    if (ctx->closing) {
+        return;
+    }
+
+    if (!ctx->client_eof) {
+        ngx_add_timer(c->read, ctx->conf->timeout);
+
+        if (ngx_handle_read_event(c->read, 0) != NGX_OK) {
+            ngx_mail_tenantalign_close(ctx);
+        }
+    }
+}
+
+
+static void
+ngx_mail_tenantalign_client_write(ngx_event_t *ev)
+{
+    ngx_connection_t    *c;
+    ngx_mail_session_t  *s;
+    ngx_mail_ta_ctx_t   *ctx;
+
+    c = ev->data;
+    s = c->data;
+    ctx = ngx_mail_get_module_ctx(s, ngx_mail_tenantalign_module);
+
+    ngx_mail_tenantalign_flush(ctx);
+}
+
+
+static void
+ngx_mail_tenantalign_upstream_read(ngx_event_t *ev)
+{
+    ssize_t              n;
+    u_char              *p, *nl, *start;
+    ngx_str_t            text;
+    ngx_connection_t    *u;
+    ngx_mail_session_t  *s;
+    ngx_mail_ta_ctx_t   *ctx;
+
+    u = ev->data;
+    s = u->data;
+    ctx = ngx_mail_get_module_ctx(s, ngx_mail_tenantalign_module);
+
+    if (ev->timedout) {
+        ngx_log_error(NGX_LOG_INFO, u->log, NGX_ETIMEDOUT,
+                      "tenantalign: upstream timed out");
+        ngx_mail_tenantalign_close(ctx);
+        return;
+    }
+
+    for ( ;; ) {
+        if (ctx->up_in->last == ctx->up_in->end) {
+            ngx_log_error(NGX_LOG_ERR, u->log, 0,
+                          "tenantalign: upstream reply line too long");
+            ngx_mail_tenantalign_close(ctx);
+            return;
+        }
+
+        n = ctx->upstream_recv(u, ctx->up_in->last,
+                               ctx->up_in->end - ctx->up_in->last);
+
+        if (n == NGX_AGAIN) {
+            break;
+        }
+
+        if (n == NGX_ERROR || n == 0) {
+            if (!ctx->quit) {
+                ngx_log_error(NGX_LOG_INFO, u->log, 0,
+                              "tenantalign: upstream closed the connection");
+            }
+
+            /* replies already in (the 221 to QUIT) still reach the client */
+
+            ngx_mail_tenantalign_flush(ctx);
+            ngx_mail_tenantalign_close(ctx);
+            return;
+        }
+
+        ctx->up_in->last += n;
+
+        /* complete replies: lines up to one with a space after the code */
+
+        p = ctx->up_in->pos;
+        start = p;
+
+        while ((nl = ngx_strlchr(p, ctx->up_in->last, LF)) != NULL) {
+            if (nl - p < 4) {
+                ngx_log_error(NGX_LOG_ERR, u->log, 0,
+                              "tenantalign: malformed upstream reply");
+                ngx_mail_tenantalign_close(ctx);
+                return;
+            }
+
+            if (p[3] != '-') {
+                text.data = start;
+                text.len = nl + 1 - start;
+                ngx_mail_tenantalign_upstream_reply(ctx, &text);
+
+                if (ctx->closing) {
+                    return;
+                }
+
+                start = nl + 1;
+            }
+
+            p = nl + 1;
+        }
+
+        n = ctx->up_in->last - start;
+        ngx_memmove(ctx->up_in->start, start, n);
+        ctx->up_in->pos = ctx->up_in->start;
+        ctx->up_in->last = ctx->up_in->start + n;
+    }
+
+    /* a reply may unblock DATA or the next transaction */
+
+    ngx_mail_tenantalign_process(ctx);
+
+    if (ctx->closing) {
+        return;
+    }
+
+    if (ngx_handle_read_event(u->read, 0) != NGX_OK) {
+        ngx_mail_tenantalign_close(ctx);
+    }
+}
+
+
+static void
+ngx_mail_tenantalign_upstream_write(ngx_event_t *ev)
+{
+    ngx_connection_t    *u;
+    ngx_mail_session_t  *s;
+    ngx_mail_ta_ctx_t   *ctx;
+
+    u = ev->data;
+    s = u->data;
+    ctx = ngx_mail_get_module_ctx(s, ngx_mail_tenantalign_module);
+
+    ngx_mail_tenantalign_flush(ctx);
+}

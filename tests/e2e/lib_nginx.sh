@@ -1,0 +1,68 @@
+# lib_nginx.sh - stock nginx's mail proxy with ngx_mail_tenantalign_module on
+# 127.0.0.1, in front of an upstream relay, for tests and the demo. Source it
+# after tests/lib.sh.
+#
+#   nginx_setup DIR PORT UPSTREAM_PORT STORE [MODE]   DIR/nginx.conf; an
+#       auth_http responder on PORT+1 accepting password "secret"
+#   nginx_start DIR / nginx_stop DIR / nginx_reload DIR
+NGINX_SO=${NGINX_SO:-$BUILD/ngx_mail_tenantalign_module.so}
+
+nginx_setup() {
+    local dir=$1 port=$2 up=$3 store=$4 mode=${5:-enforce} extra=${6:-}
+    mkdir -p "$dir/logs"
+    chmod 755 "$dir"
+    echo "$((port + 1)) $up" >"$dir/auth.args"
+    cat >"$dir/nginx.conf" <<CONF
+load_module /usr/lib/nginx/modules/ngx_mail_module.so;
+load_module $NGINX_SO;
+user Debian-exim Debian-exim;
+worker_processes 1;
+error_log $dir/logs/error.log info;
+pid $dir/nginx.pid;
+events { worker_connections 256; }
+mail {
+    server_name relay.tenantalign.test;
+    auth_http 127.0.0.1:$((port + 1))/auth;
+    xclient off;
+    smtp_auth plain login;
+    smtp_capabilities "SIZE 52428800" 8BITMIME PIPELINING;
+    tenantalign $mode;
+    tenantalign_store $store;
+    $extra
+    server {
+        listen 127.0.0.1:$port;
+        protocol smtp;
+    }
+}
+CONF
+}
+
+nginx_start() {
+    local dir=$1 port i
+    port=$(grep -o 'listen 127.0.0.1:[0-9]*' "$dir/nginx.conf" | grep -o '[0-9]*$')
+    /usr/bin/python3 "$TOP/tests/e2e/auth_http.py" $(cat "$dir/auth.args") &
+    echo $! >"$dir/auth.pid"
+    for i in $(seq 50); do
+        (exec 3<>/dev/tcp/127.0.0.1/"$((port + 1))") 2>/dev/null && break
+        sleep 0.1
+    done
+    /usr/sbin/nginx -p "$dir" -c "$dir/nginx.conf" -e "$dir/logs/error.log" || return 1
+    for i in $(seq 50); do
+        (exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null && return 0
+        sleep 0.1
+    done
+    tail -5 "$dir/logs/error.log" >&2
+    return 1
+}
+
+nginx_stop() {
+    local dir=$1
+    [ -f "$dir/nginx.pid" ] && kill "$(cat "$dir/nginx.pid")" 2>/dev/null
+    [ -f "$dir/auth.pid" ] && kill "$(cat "$dir/auth.pid")" 2>/dev/null
+    rm -f "$dir/auth.pid"
+    sleep 0.2
+}
+
+nginx_reload() {
+    /usr/sbin/nginx -p "$1" -c "$1/nginx.conf" -e "$1/logs/error.log" -s reload
+}
