@@ -1350,7 +1350,25 @@ ngx_mail_tenantalign_client_read(ngx_event_t *ev)
         return;
     }
 
-    while (!ctx->client_eof && ctx->in->last < ctx->in->end) {
+    /*
+     * Read until the socket is drained (events are edge-triggered),
+     * processing as we go so that a message larger than the buffer
+     * streams through it.
+     */
+
+    while (!ctx->client_eof) {
+
+        if (ctx->in->last == ctx->in->end && ctx->in->pos > ctx->in->start) {
+            n = ctx->in->last - ctx->in->pos;
+            ngx_memmove(ctx->in->start, ctx->in->pos, n);
+            ctx->in->pos = ctx->in->start;
+            ctx->in->last = ctx->in->start + n;
+        }
+
+        if (ctx->in->last == ctx->in->end) {
+            break;      /* paused with a full buffer: resumed by the upstream */
+        }
+
         n = ctx->client_recv(c, ctx->in->last, ctx->in->end - ctx->in->last);
 
         if (n == NGX_AGAIN) {
@@ -1364,13 +1382,12 @@ ngx_mail_tenantalign_client_read(ngx_event_t *ev)
         }
 
         ctx->in->last += n;
-    }
 
-    if (ctx->in->last == ctx->in->end && ctx->in->pos > ctx->in->start) {
-        n = ctx->in->last - ctx->in->pos;
-        ngx_memmove(ctx->in->start, ctx->in->pos, n);
-        ctx->in->pos = ctx->in->start;
-        ctx->in->last = ctx->in->start + n;
+        ngx_mail_tenantalign_process(ctx);
+
+        if (ctx->closing) {
+            return;
+        }
     }
 
     ngx_mail_tenantalign_process(ctx);
@@ -1495,6 +1512,11 @@ ngx_mail_tenantalign_upstream_read(ngx_event_t *ev)
 
     if (ctx->closing) {
         return;
+    }
+
+    if (!ctx->paused && !ctx->client_eof) {
+        /* reading may have stopped on a full buffer: look again */
+        ngx_post_event(s->connection->read, &ngx_posted_events);
     }
 
     if (ngx_handle_read_event(u->read, 0) != NGX_OK) {

@@ -12,6 +12,7 @@ nginx_setup() {
     mkdir -p "$dir/logs"
     chmod 755 "$dir"
     echo "$((port + 1)) $up" >"$dir/auth.args"
+    echo "$port" >"$dir/port"
     cat >"$dir/nginx.conf" <<CONF
 load_module /usr/lib/nginx/modules/ngx_mail_module.so;
 load_module $NGINX_SO;
@@ -39,7 +40,7 @@ CONF
 
 nginx_start() {
     local dir=$1 port i
-    port=$(grep -o 'listen 127.0.0.1:[0-9]*' "$dir/nginx.conf" | grep -o '[0-9]*$')
+    port=$(cat "$dir/port")
     /usr/bin/python3 "$TOP/tests/e2e/auth_http.py" $(cat "$dir/auth.args") &
     echo $! >"$dir/auth.pid"
     for i in $(seq 50); do

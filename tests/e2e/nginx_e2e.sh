@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# tests/e2e/nginx_e2e.sh - Debian's stock nginx mail proxy with
+# ngx_mail_tenantalign_module, in front of a real Exim relay, on 127.0.0.1:
+# the verdict cases of the Exim tests, delivered copies verified by dkimpy,
+# Mail::DKIM and OpenDKIM; byte-exact cases (pipelining, post-auth commands,
+# EHLO filtering, every smuggling sequence, half-close, several
+# transactions); STARTTLS; monitor; size limit; our faults; reloads with and
+# without the module.
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/lib_exim.sh"
+. "$(dirname "$0")/lib_nginx.sh"
+[ -x /usr/sbin/nginx ] && [ -f /usr/lib/nginx/modules/ngx_mail_module.so ] || { skip "nginx e2e" "nginx or libnginx-mod-mail missing"; finish; }
+[ -f "$NGINX_SO" ] || { fail "nginx module not built ($NGINX_SO)"; finish; }
+W=$(mktemp -d /tmp/ta-nginx.XXXXXX); chmod 755 "$W"
+P=${NGINX_TEST_PORT:-2600}
+trap 'nginx_stop "$W/n"; exim_stop "$W/up"; rm -rf "$W"' EXIT
+D=$TOP/tests/dkim
+SEND="/usr/bin/python3 $TOP/tests/e2e/smtp_send.py"
+INBOX=$W/up/mail/inbox
+
+exim_setup "$W/up" $((P + 20)) relay && exim_start "$W/up" || { fail "upstream exim"; finish; }
+STORE=$W/up/tenants.cdb
+openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=relay.tenantalign.test -days 2 \
+    -keyout "$W/tls.key" -out "$W/tls.crt" 2>/dev/null
+chgrp Debian-exim "$W/tls.key"; chmod 640 "$W/tls.key"
+mkdir -p "$W/n"
+EXTRA="
+    server { listen 127.0.0.1:$((P + 2)); protocol smtp; tenantalign monitor; }
+    server { listen 127.0.0.1:$((P + 3)); protocol smtp; tenantalign_max_message_size 8k; }
+    server { listen 127.0.0.1:$((P + 4)); protocol smtp; tenantalign_store $W/missing.cdb; }
+    server { listen 127.0.0.1:$((P + 5)); protocol smtp; starttls on;
+             ssl_certificate $W/tls.crt; ssl_certificate_key $W/tls.key; }
+    server { listen 127.0.0.1:$((P + 6)); protocol smtp; tenantalign off; }"
+nginx_setup "$W/n" "$P" $((P + 20)) "$STORE" enforce "$EXTRA"
+nginx_start "$W/n" || { fail "nginx with the module started"; cat "$W/n/logs/error.log" | tail -5; finish; }
+ok "stock nginx with ngx_mail_tenantalign_module started on 127.0.0.1:$P"
+for k in s1 e1; do "$D/pubdns" $k acme.example "$W/up/keys/acme.example.$k.pem"; done >"$W/dns"
+cc -O1 -o "$W/odkim" "$D/odkim_verify.c" -lopendkim
+delivered() { ls "$INBOX/new" 2>/dev/null | wc -l; }
+
+msg() {     # msg FILE FROM [extra header lines...]
+    local f=$1 from=$2; shift 2
+    { printf 'From: %s\r\nTo: Someone <someone@customer.example>\r\nSubject: Statement %s\r\n' "$from" "$RANDOM"
+      printf 'Date: Tue, 24 Nov 2026 10:00:00 +0000\r\nMessage-ID: <%s.%s@acme.example>\r\n' "$RANDOM" "$RANDOM"
+      for h in "$@"; do printf '%s\r\n' "$h"; done
+      printf '\r\nHello,\r\n\r\nyour statement is ready.  Regards,\r\nAcme\r\n'; } >"$f"
+}
+
+# 1. aligned, with swaks, through nginx to Exim: delivered, signed, verified
+msg "$W/ok.eml" 'Acme News <news@acme.example>'
+out=$(swaks --server 127.0.0.1 --port "$P" --auth PLAIN --auth-user acme --auth-password secret \
+      --from bounce@bounces.acme.example --to someone@customer.example --data "$W/ok.eml" 2>&1)
+check "aligned via nginx: 250 from the upstream" grep -q '^<-  250 OK id=' <<<"$out"
+check "aligned via nginx: delivered" exim_wait_delivery "$W/up" inbox 1
+sed 's/$/\r/' "$(ls "$INBOX"/new/* | head -1)" >"$W/delivered.eml"
+check "delivered copy: dkimpy verifies" "$D/verify_dkimpy.py" "$W/dns" "$W/delivered.eml"
+check "delivered copy: Mail::DKIM verifies (rsa)" "$D/verify_maildkim.pl" "$W/dns" "$W/delivered.eml"
+check "delivered copy: OpenDKIM verifies" "$W/odkim" "$W/dns" "$W/delivered.eml"
+check "nginx log: one line per decision" grep -q 'tenantalign: tenant=acme login=acme from=acme.example envelope=bounces.acme.example verdict=accept signed=acme.example:s1,acme.example:e1 us=' "$W/n/logs/error.log"
+
+# 2. the verdict cases of the Exim tests, through nginx
+n0=$(delivered)
+refuse() {  # refuse NAME MAILFROM FROM REASON [extra headers]
+    local name=$1 mf=$2 from=$3 reason=$4 r; shift 4
+    msg "$W/r.eml" "$from" "$@"
+    r=$($SEND --port "$P" --login acme --mail-from "$mf" "$W/r.eml" 2>&1)
+    if grep -q "550 5.7.515 Access denied, sending domain .* does not meet the required authentication level | 5.7.515 .*$reason" <<<"$r"; then
+        ok "nginx: $name: 550 5.7.515 with reason"
+    else
+        fail "nginx: $name: got [$r]"
+    fi
+}
+refuse "spoofed From" bounce@acme.example 'ceo@globex.example' 'From domain globex.example is not a sending domain of tenant acme'
+refuse "two From headers" bounce@acme.example 'news@acme.example' 'message has 2 From: headers' 'From: ceo@globex.example'
+refuse "From list" bounce@acme.example 'news@acme.example, ceo@globex.example' 'more than one mailbox'
+refuse "display-name address" bounce@acme.example 'ceo@globex.example <news@acme.example>' 'display name contains an address'
+refuse "encoded-word address" bounce@acme.example '=?utf-8?q?ceo=40globex.example?= <news@acme.example>' 'encoded-word hides an address'
+refuse "From : with space" bounce@acme.example 'news@acme.example' 'message header:' 'From : ceo@globex.example'
+r=$($SEND --port "$P" --login acme --mail-from bounce@mail.other.example "$W/ok.eml" 2>&1)
+check "nginx: unaligned envelope refused at MAIL" grep -q '^0 MAIL 550 5.7.515 .*envelope sender domain mail.other.example is not a domain of tenant acme' <<<"$r"
+r=$($SEND --port "$P" --login mallory --mail-from news@acme.example "$W/ok.eml" 2>&1)
+check "nginx: unknown login refused at MAIL" grep -q '^0 MAIL 550 5.7.515 .*login mallory is not a tenant' <<<"$r"
+r=$($SEND --port "$P" --login acme --mail-from '<>' "$W/ok.eml" 2>&1)
+check "nginx: null sender refused at MAIL" grep -q '^0 MAIL 550 5.7.515 .*null sender' <<<"$r"
+check "nginx: refused MAIL FROM never reached the upstream" bash -c '! grep -q "mail.other.example" "$1"' _ "$(exim_mainlog "$W/up")"
+sleep 0.5
+check "nginx: refusals: nothing delivered" [ "$(delivered)" -eq "$n0" ]
+
+# 3. byte-exact cases
+/usr/bin/python3 "$TOP/tests/e2e/nginx_cases.py" "$P" "$INBOX" || true
+
+# 4. STARTTLS before AUTH: the wrappers survive the handshake
+n0=$(delivered)
+r=$($SEND --port $((P + 5)) --starttls --login acme --mail-from bounce@acme.example "$W/ok.eml" "$W/r.eml" 2>&1)
+msg "$W/spoof.eml" 'ceo@globex.example'
+r2=$($SEND --port $((P + 5)) --starttls --login acme --mail-from bounce@acme.example "$W/spoof.eml" 2>&1)
+check "STARTTLS: aligned accepted" grep -q '^0 DATA 250' <<<"$r"
+check "STARTTLS: spoofed refused (no bypass)" grep -q '^0 DATA 550 5.7.515' <<<"$r2"
+
+# 5. monitor mode: accepted and marked
+n0=$(delivered)
+r=$($SEND --port $((P + 2)) --login acme --mail-from bounce@acme.example "$W/spoof.eml" 2>&1)
+check "monitor: spoofed From accepted" grep -q '^0 DATA 250' <<<"$r"
+exim_wait_delivery "$W/up" inbox $((n0 + 1))
+check "monitor: X-Tenantalign says why" grep -rq 'X-Tenantalign: monitor; would refuse: From domain globex.example' "$INBOX/new"
+
+# 6. size limit: 552, nothing forwarded
+head -c 20000 /dev/zero | tr '\0' 'x' | fold -w 70 | sed 's/$/\r/' >"$W/big.body"
+{ printf 'From: news@acme.example\r\nSubject: big\r\n\r\n'; cat "$W/big.body"; } >"$W/big.eml"
+r=$($SEND --port $((P + 3)) --login acme --mail-from bounce@acme.example "$W/big.eml" 2>&1)
+diag "size limit reply: $r"
+check "size limit: 552" grep -q "^0 DATA 552 5.3.4" <<<"$r"
+
+# 7. our faults: 451, nginx keeps running
+r=$($SEND --port $((P + 4)) --login acme --mail-from bounce@acme.example "$W/ok.eml" 2>&1)
+check "missing store: 451 at MAIL" grep -q '^0 MAIL 451 4.7.0 tenant store unavailable' <<<"$r"
+mv "$W/up/keys/acme.example.e1.pem" "$W/e1.away"
+r=$($SEND --port "$P" --login acme --mail-from bounce@acme.example "$W/ok.eml" 2>&1)
+check "missing key: 451 naming the key" grep -q '^0 DATA 451 4.7.0 DKIM key d=acme.example s=e1 unusable' <<<"$r"
+mv "$W/e1.away" "$W/up/keys/acme.example.e1.pem"
+r=$($SEND --port "$P" --login acme --mail-from bounce@acme.example "$W/ok.eml" 2>&1)
+check "after our faults: accepted again" grep -q '^0 DATA 250' <<<"$r"
+
+# 8. tenantalign off on a server: a plain proxy
+r=$($SEND --port $((P + 6)) --login acme --mail-from bounce@acme.example "$W/spoof.eml" 2>&1)
+check "tenantalign off: stock proxy behaviour" grep -q '^0 DATA 250' <<<"$r"
+
+# 9. reloads: without the module, and back; no worker crashes
+cp "$W/n/nginx.conf" "$W/n/with.conf"
+sed -e '/ngx_mail_tenantalign_module.so/d' -e '/tenantalign/d' "$W/n/with.conf" >"$W/n/nginx.conf"
+nginx_reload "$W/n"; sleep 1
+r=$($SEND --port "$P" --login acme --mail-from bounce@acme.example "$W/spoof.eml" 2>&1)
+check "reload without the module: proxying works" grep -q '^0 DATA 250' <<<"$r"
+cp "$W/n/with.conf" "$W/n/nginx.conf"
+nginx_reload "$W/n"; sleep 1
+r=$($SEND --port "$P" --login acme --mail-from bounce@acme.example "$W/spoof.eml" 2>&1)
+check "reload with the module again: enforcing" grep -q '^0 DATA 550 5.7.515' <<<"$r"
+check "no worker crashed" bash -c '! grep -q "exited on signal" "$1"' _ "$W/n/logs/error.log"
+finish
