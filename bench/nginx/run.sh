@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# bench/nginx/run.sh - messages/s and latency through Debian's nginx mail proxy
+# with ngx_mail_tenantalign_module (rsa2048, ed25519) beside the same nginx
+# proxying without it (tenantalign off), to postfix's smtp-sink; 2 KB and
+# 50 KB, concurrency 1 and 8; the nginx worker's CPU per message, set against
+# the RSA-2048 sign operation measured in the same run; worker memory per
+# in-flight message. Not a test: prints tables. MSGS=N to change the load.
+set -u
+TOP=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$TOP"
+. tests/lib.sh
+. tests/e2e/lib_nginx.sh
+MSGS=${MSGS:-800}
+W=$(mktemp -d /tmp/ta-bench-nginx.XXXXXX); chmod 755 "$W"
+PF=$TOP/build/postfix-tools
+trap 'nginx_stop "$W/n"; [ -n "${SINK:-}" ] && kill $SINK 2>/dev/null; rm -rf "$W"' EXIT
+if [ ! -x "$PF/usr/sbin/smtp-sink" ]; then
+    (cd "$W" && apt-get download postfix >/dev/null 2>&1) && dpkg-deb -x "$W"/postfix_*.deb "$PF" || exit 1
+fi
+LD_LIBRARY_PATH=$PF/usr/lib/postfix "$PF/usr/sbin/smtp-sink" -u nobody -c 127.0.0.1:2899 1000 >/dev/null &
+SINK=$!
+
+mkdir -p "$W/keys"
+cp build/keys/acme.example.s1.pem build/keys/acme.example.e1.pem "$W/keys/"
+chgrp Debian-exim "$W/keys"/*.pem; chmod 640 "$W/keys"/*.pem; chmod 755 "$W/keys"
+cat >"$W/bench.src" <<SRC
+tenant brsa { login brsa; identity acme.example { mode domain; return_path bounces.acme.example;
+    key s1 { algorithm rsa-sha256; file keys/acme.example.s1.pem; state active; } } }
+tenant bed { login bed; identity acme.example { mode domain; return_path bounces.acme.example;
+    key e1 { algorithm ed25519-sha256; file keys/acme.example.e1.pem; state active; } } }
+SRC
+"$TA" compile --quiet "$W/bench.src" "$W/tenants.cdb" 2>/dev/null; chgrp Debian-exim "$W/tenants.cdb"
+nginx_setup "$W/n" 2890 2899 "$W/tenants.cdb" enforce \
+    "server { listen 127.0.0.1:2892; protocol smtp; tenantalign off; }"
+nginx_start "$W/n" || exit 1
+worker() { pgrep -P "$(cat "$W/n/nginx.pid")" | head -1; }
+cpu() { awk '{print $14 + $15}' "/proc/$(worker)/stat"; }
+HZ=$(getconf CLK_TCK)
+floor=$("$BUILD/bench/bench_dkim" 0.5 | sed -n 's/^| rsa2048 sign | [0-9]*\/s (\([0-9]*\) us) |$/\1/p')
+
+run() {     # run PORT LOGIN CONC SIZE -> "msgs/s p50 p99 fail cpu_us"
+    local c0 c1 out n=$MSGS
+    [ "$4" -gt 100000 ] && n=$((MSGS / 20))
+    /usr/bin/python3 bench/nginx/load.py "$1" "$2" "$3" 16 "$4" >/dev/null
+    c0=$(cpu)
+    out=$(/usr/bin/python3 bench/nginx/load.py "$1" "$2" "$3" "$n" "$4")
+    c1=$(cpu)
+    echo "$out $(awk -v a="$c0" -v b="$c1" -v hz="$HZ" -v n="$n" 'BEGIN{printf "%.0f", (b-a)*1e6/hz/n}')"
+}
+
+echo "## nginx mail proxy -> smtp-sink, $MSGS messages per run (RSA-2048 sign, same run: ${floor} us)"
+echo
+echo "| size | conc | path | msgs/s | ratio to stock | p50 ms | p99 ms | worker CPU us/msg | extra CPU / RSA sign |"
+echo "|---|---|---|---|---|---|---|---|---|"
+for size in 2048 51200; do
+    for conc in 1 8; do
+        read -r s_rate s_p50 s_p99 s_fail s_cpu <<<"$(run 2892 brsa $conc $size)"
+        printf '| %s | %s | stock nginx | %s | 1.00 | %s | %s | %s | |\n' "$size" "$conc" "$s_rate" "$s_p50" "$s_p99" "$s_cpu"
+        for login in bed brsa; do
+            read -r rate p50 p99 fail cpu_us <<<"$(run 2890 $login $conc $size)"
+            alg=ed25519; [ $login = brsa ] && alg=rsa2048
+            printf '| %s | %s | module, %s | %s | %.2f | %s | %s | %s | %s |\n' "$size" "$conc" "$alg" "$rate" \
+                "$(awk -v a="$rate" -v b="$s_rate" 'BEGIN{print a/b}')" "$p50" "$p99" "$cpu_us" \
+                "$([ $login = brsa ] && awk -v c="$cpu_us" -v s="$s_cpu" -v f="$floor" 'BEGIN{printf "%.2f", (c-s)/f}')"
+            [ "$fail" = 0 ] || echo "  ($fail messages failed)"
+        done
+    done
+done
+echo
+rss0=$(awk '/VmRSS/ {print $2}' "/proc/$(worker)/status")
+/usr/bin/python3 bench/nginx/load.py 2890 bed 8 16 5242880 >/dev/null
+hwm=$(awk '/VmHWM/ {print $2}' "/proc/$(worker)/status")
+echo "worker memory: RSS before ${rss0} kB, peak with 8 x 5 MB messages in flight ${hwm} kB: $(( (hwm - rss0) / 8 )) kB per in-flight 5 MB message"
