@@ -148,9 +148,29 @@ else
     fail "data ACL: delivered"
 fi
 
+# 8b. rewrite_return_path: the envelope domain becomes the return-path domain
+"$TA" keygen --alg ed25519 --domain rewrite.example --selector r1 --out "$W/a/keys" >/dev/null 2>&1
+chgrp Debian-exim "$W/a/keys/rewrite.example.r1.pem"; chmod 640 "$W/a/keys/rewrite.example.r1.pem"
+cat >>"$W/a/tenants.src" <<'SRC'
+tenant rw { login rw; identity rewrite.example { mode domain; return_path bounces.rewrite.example;
+    rewrite_return_path on; key r1 { algorithm ed25519-sha256; file keys/rewrite.example.r1.pem; state active; } } }
+SRC
+"$TA" compile --quiet "$W/a/tenants.src" "$W/a/tenants.new" && chgrp Debian-exim "$W/a/tenants.new" && mv "$W/a/tenants.new" "$W/a/tenants.cdb"
+sleep 1.1
+n2=$(delivered)
+msg "$W/rw.eml" 'news@rewrite.example'
+r=$($SEND --login rw --mail-from 'user+42@app.rewrite.example' "$W/rw.eml")
+check "rewrite: accepted" grep -q '^0 DATA 250' <<<"$r"
+if exim_wait_delivery "$W/a" inbox $((n2 + 1)); then
+    check "rewrite: delivered with Return-path at the return-path domain" \
+        grep -rq '^Return-path: <user+42@bounces.rewrite.example>' "$W/a/mail/inbox/new"
+else
+    fail "rewrite: delivered"
+fi
+
 # 9. local submissions are left alone (not SMTP AUTH)
 printf 'From: ceo@globex.example\nSubject: local\n\nhi\n' | TENANTALIGN_CONF=$W/a/tenantalign.conf \
     /usr/sbin/exim4 -C "$W/a/exim.conf" -odi -f root@relay.tenantalign.test someone@customer.example 2>/dev/null
-check "local submission: not policed, delivered" exim_wait_delivery "$W/a" inbox $((n1 + 3))
+check "local submission: not policed, delivered" exim_wait_delivery "$W/a" inbox $((n2 + 2))
 check "no crash, no panic" bash -c '! grep -q "signal\|crash" "$1"/log/paniclog 2>/dev/null' _ "$W/a"
 finish
