@@ -17,27 +17,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench.h"
 #include "ta_dkim.h"
 
 #define RUNS 5
 
 static double budget = 0.3;
-
-static double
-now(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static int
-cmp(const void *a, const void *b)
-{
-    double x = *(const double *) a, y = *(const double *) b;
-    return x < y ? -1 : x > y;
-}
 
 /* median rate (operations per second) of fn over RUNS timed runs */
 typedef void (*op_t)(void *ctx);
@@ -52,15 +37,14 @@ rate(op_t fn, void *ctx)
     fn(ctx);        /* warm up */
     for (i = 0; i < RUNS; i++) {
         n = 0;
-        t0 = now();
+        t0 = bench_now();
         do {
             fn(ctx);
             n++;
-        } while ((t = now()) - t0 < budget / RUNS);
+        } while ((t = bench_now()) - t0 < budget / RUNS);
         r[i] = n / (t - t0);
     }
-    qsort(r, RUNS, sizeof(double), cmp);
-    return r[RUNS / 2];
+    return bench_median(r, RUNS);
 }
 
 /* make_message - a plausible message of about size bytes, CRLF */

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench.h"
 #include "ta_header.h"
 #include "ta_policy.h"
 
@@ -38,22 +39,6 @@ static const char message[] =
     "List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"
     "\r\n";
 
-static double
-now(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static int
-cmp(const void *a, const void *b)
-{
-    double x = *(const double *) a, y = *(const double *) b;
-    return x < y ? -1 : x > y;
-}
-
 static ta_header_field_t fields[TA_HEADER_MAX_FIELDS];
 
 int
@@ -73,26 +58,26 @@ main(int argc, char **argv)
     in.mail_from = ta_str_cstr("<bounce-1234@bounces.acme.example>");
     in.headers = &h;
     for (r = 0; r < RUNS; r++) {
-        t0 = now();
+        t0 = bench_now();
         for (i = 0; i < n; i++) {
             ta_headers_parse(&h, message, sizeof(message) - 1, TA_EOL_CRLF, fields, TA_HEADER_MAX_FIELDS);
             sink += h.nfields;
         }
-        parse[r] = n / (now() - t0);
-        t0 = now();
+        parse[r] = n / (bench_now() - t0);
+        t0 = bench_now();
         for (i = 0; i < n; i++) {
             ta_headers_parse(&h, message, sizeof(message) - 1, TA_EOL_CRLF, fields, TA_HEADER_MAX_FIELDS);
             ta_decide(&in, &v);
             sink += v.nsign;
         }
-        full[r] = n / (now() - t0);
+        full[r] = n / (bench_now() - t0);
         if (v.action != TA_ACCEPT || v.nsign != 2) {
             fprintf(stderr, "bench_policy: unexpected verdict: %s\n", v.reason);
             return 1;
         }
     }
-    qsort(parse, RUNS, sizeof(double), cmp);
-    qsort(full, RUNS, sizeof(double), cmp);
+    bench_median(parse, RUNS);
+    bench_median(full, RUNS);
     printf("| policy (median of %d x %ld) | per second | us each | ratio to parse alone |\n", RUNS, n);
     printf("|---|---|---|---|\n");
     printf("| header parse alone (baseline) | %.0f | %.2f | 1.00 |\n", parse[RUNS / 2], 1e6 / parse[RUNS / 2]);

@@ -15,35 +15,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench.h"
 #include "ta_header.h"
 #include "ta_policy.h"
 #include "ta_store.h"
 
 #define RUNS 5
 #define LOOKUPS 200000
-
-static double
-now(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static int
-cmp(const void *a, const void *b)
-{
-    double x = *(const double *) a, y = *(const double *) b;
-    return x < y ? -1 : x > y;
-}
-
-static double
-median(double *v)
-{
-    qsort(v, RUNS, sizeof(double), cmp);
-    return v[RUNS / 2];
-}
 
 static unsigned
 rnd(unsigned *s)
@@ -80,7 +58,7 @@ main(int argc, char **argv)
     snprintf(store, sizeof(store), "%s/tenants.cdb", dir);
 
     /* the source: one login, one identity, two keys per tenant */
-    t0 = now();
+    t0 = bench_now();
     f = fopen(src, "w");
     for (i = 0; i < n; i++)
         fprintf(f, "tenant t%ld { login u%ld; identity d%ld.example { mode domain; return_path b.d%ld.example;\n"
@@ -88,22 +66,22 @@ main(int argc, char **argv)
                    "  key e1 { algorithm ed25519-sha256; file /k/d%ld.e1.pem; state active; } } }\n",
                 i, i, i, i, i, i);
     fclose(f);
-    t_write = now() - t0;
+    t_write = bench_now() - t0;
 
     memset(&o, 0, sizeof(o));
     o.skip_key_checks = 1;      /* a million key files would measure the file system */
-    t0 = now();
+    t0 = bench_now();
     if (ta_store_compile(src, store, &o, err, sizeof(err)) != TA_OK) {
         fprintf(stderr, "bench_store: %s\n", err);
         return 1;
     }
-    t_compile = now() - t0;
+    t_compile = bench_now() - t0;
 
     for (r = 0; r < RUNS; r++) {
-        t0 = now();
+        t0 = bench_now();
         if (ta_store_open(store, &st, err, sizeof(err)) != TA_OK)
             return 1;
-        opens[r] = now() - t0;
+        opens[r] = bench_now() - t0;
         ta_store_close(st);
     }
 
@@ -111,14 +89,14 @@ main(int argc, char **argv)
     fd = open(store, O_RDONLY);
     cdb_init(&cdb, fd);
     for (r = 0; r < RUNS; r++) {
-        t0 = now();
+        t0 = bench_now();
         for (i = 0; i < LOOKUPS; i++) {
             key[0] = 'L';
             klen = 1 + snprintf(key + 1, sizeof(key) - 1, "u%u", rnd(&seed) % (unsigned) n);
             sink += cdb_find(&cdb, key, (unsigned) klen);
         }
-        raw[r] = (now() - t0) / LOOKUPS;
-        t0 = now();
+        raw[r] = (bench_now() - t0) / LOOKUPS;
+        t0 = bench_now();
         for (i = 0; i < LOOKUPS; i++) {
             klen = snprintf(key, sizeof(key), "u%u", rnd(&seed) % (unsigned) n);
             if (ta_store_lookup(st, ta_str(key, (size_t) klen), &t, err, sizeof(err)) != TA_OK)
@@ -126,9 +104,9 @@ main(int argc, char **argv)
             sink += (long) t->nidentities;
             ta_tenant_free(t);
         }
-        look[r] = (now() - t0) / LOOKUPS;
+        look[r] = (bench_now() - t0) / LOOKUPS;
         /* a decision: lookup, parse the header section, decide */
-        t0 = now();
+        t0 = bench_now();
         for (i = 0; i < LOOKUPS / 4; i++) {
             unsigned id = rnd(&seed) % (unsigned) n;
             klen = snprintf(key, sizeof(key), "u%u", id);
@@ -149,7 +127,7 @@ main(int argc, char **argv)
             }
             ta_tenant_free(t);
         }
-        dec[r] = (LOOKUPS / 4) / (now() - t0);
+        dec[r] = (LOOKUPS / 4) / (bench_now() - t0);
     }
     ta_store_close(st);
     cdb_free(&cdb);
@@ -159,10 +137,10 @@ main(int argc, char **argv)
     printf("| measure | value | baseline (same run) | target |\n|---|---|---|---|\n");
     printf("| compile (parse, check, write cdb, fsync, rename) | %.2f s | writing the source: %.2f s | <= 10 s (%.2f of it) |\n",
            t_compile, t_write, t_compile / 10);
-    printf("| open | %.3f ms | | <= 1 ms (%.2f of it) |\n", median(opens) * 1e3, median(opens) * 1e3);
+    printf("| open | %.3f ms | | <= 1 ms (%.2f of it) |\n", bench_median(opens, RUNS) * 1e3, bench_median(opens, RUNS) * 1e3);
     printf("| lookup (find + decode record) | %.2f us = %.0f/s | raw cdb_find: %.2f us (x%.1f) | <= 2 us (%.2f of it) |\n",
-           median(look) * 1e6, 1 / median(look), median(raw) * 1e6, median(look) / median(raw), median(look) * 1e6 / 2);
-    printf("| decision (lookup + header parse + policy) | %.0f/s (%.2f us) | | |\n", median(dec), 1e6 / median(dec));
+           bench_median(look, RUNS) * 1e6, 1 / bench_median(look, RUNS), bench_median(raw, RUNS) * 1e6, bench_median(look, RUNS) / bench_median(raw, RUNS), bench_median(look, RUNS) * 1e6 / 2);
+    printf("| decision (lookup + header parse + policy) | %.0f/s (%.2f us) | | |\n", bench_median(dec, RUNS), 1e6 / bench_median(dec, RUNS));
     snprintf(err, sizeof(err), "rm -rf %s", dir);
     return system(err) != 0 || sink == 0;
 }

@@ -2,6 +2,8 @@
 #ifndef TA_CLI_H
 #define TA_CLI_H
 
+#include <stddef.h>
+
 #define TA_VERSION "0.1.0"
 
 enum {
@@ -10,6 +12,10 @@ enum {
     TA_EXIT_TEMPFAIL = 2,   /* tempfail, system error */
     TA_EXIT_USAGE = 64      /* EX_USAGE */
 };
+
+/* ta_cli_read - a whole message from PATH ("-": standard input), at most
+ * 64 MB; NULL with errno set on failure */
+char *ta_cli_read(const char *path, size_t *len);
 
 int ta_cmd_compile(int argc, char **argv);
 int ta_cmd_check(int argc, char **argv);

@@ -24,8 +24,6 @@
 #include "ta_engine.h"
 #include "ta_reply.h"
 
-#define MAX_MESSAGE (64u * 1024 * 1024)
-
 static const char check_usage[] =
     "usage: tenantalign check --store STORE --login LOGIN --mail-from ADDR\n"
     "                         [--json] [--monitor] [--eol auto|crlf|lf] [FILE|-]\n"
@@ -37,40 +35,6 @@ static const char check_usage[] =
     "  --monitor   decide as in monitor mode (accept, report the would-be reason)\n"
     "  --eol       line endings of the input (default: auto)\n"
     "exit status: 0 accept, 1 reject, 2 tempfail, 64 usage error\n";
-
-/* read_all - the whole input, bounded */
-static char *
-read_all(FILE *f, size_t *len)
-{
-    size_t cap = 65536, n = 0, r;
-    char  *buf = malloc(cap), *nb;
-
-    if (buf == NULL)
-        return NULL;
-    while ((r = fread(buf + n, 1, cap - n, f)) > 0) {
-        n += r;
-        if (n == cap) {
-            if (cap >= MAX_MESSAGE) {
-                free(buf);
-                errno = EFBIG;
-                return NULL;
-            }
-            nb = realloc(buf, cap * 2);
-            if (nb == NULL) {
-                free(buf);
-                return NULL;
-            }
-            buf = nb;
-            cap *= 2;
-        }
-    }
-    if (ferror(f)) {
-        free(buf);
-        return NULL;
-    }
-    *len = n;
-    return buf;
-}
 
 /* header_end - length of the header section including the empty line */
 static size_t
@@ -168,7 +132,6 @@ ta_cmd_check(int argc, char **argv)
     const char         *store = NULL, *login = NULL, *mail_from = NULL, *eol_arg = "auto";
     const char         *path = "-";
     int                 json = 0, monitor = 0, c, rc;
-    FILE               *in;
     char               *msg, err[512], reply[1024];
     size_t              len = 0, hlen;
     ta_engine_conf_t    conf;
@@ -197,14 +160,7 @@ ta_cmd_check(int argc, char **argv)
     }
     if (optind < argc)
         path = argv[optind];
-    in = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-    if (in == NULL) {
-        fprintf(stderr, "tenantalign check: %s: %s\n", path, strerror(errno));
-        return TA_EXIT_USAGE;
-    }
-    msg = read_all(in, &len);
-    if (in != stdin)
-        fclose(in);
+    msg = ta_cli_read(path, &len);
     if (msg == NULL) {
         fprintf(stderr, "tenantalign check: %s: %s\n", path, strerror(errno));
         return TA_EXIT_TEMPFAIL;

@@ -27,8 +27,6 @@
 #include "ta_dkim.h"
 #include "ta_keys.h"
 
-#define MAX_MESSAGE (64u * 1024 * 1024)
-
 static const char sign_usage[] =
     "usage: tenantalign sign --key FILE --domain D --selector S [--alg rsa-sha256|ed25519-sha256]\n"
     "                        [--key FILE --selector S [--domain D] [--alg A] ...]\n"
@@ -65,37 +63,6 @@ parse_canon(const char *s, ta_dkim_opts_t *o)
     else
         return -1;
     return 0;
-}
-
-/* read_input - the whole message */
-static char *
-read_input(const char *path, size_t *len)
-{
-    FILE  *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-    size_t cap = 65536, n = 0, r;
-    char  *buf, *nb;
-
-    if (f == NULL)
-        return NULL;
-    buf = malloc(cap);
-    while (buf != NULL && (r = fread(buf + n, 1, cap - n, f)) > 0) {
-        n += r;
-        if (n == cap) {
-            nb = cap >= MAX_MESSAGE ? NULL : realloc(buf, cap * 2);
-            if (nb == NULL) {
-                free(buf);
-                buf = NULL;
-                errno = EFBIG;
-                break;
-            }
-            buf = nb;
-            cap *= 2;
-        }
-    }
-    if (f != stdin)
-        fclose(f);
-    *len = n;
-    return buf;
 }
 
 /* ta_cmd_sign - tenantalign sign */
@@ -173,7 +140,7 @@ ta_cmd_sign(int argc, char **argv)
     }
     if (optind < argc)
         path = argv[optind];
-    msg = read_input(path, &len);
+    msg = ta_cli_read(path, &len);
     if (msg == NULL) {
         fprintf(stderr, "tenantalign sign: %s: %s\n", path, strerror(errno));
         return TA_EXIT_TEMPFAIL;

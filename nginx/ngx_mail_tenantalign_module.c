@@ -80,6 +80,12 @@ typedef struct {
 
 
 typedef struct {
+    u_char                     *data;
+    size_t                      len, cap, pos;   /* pos: sent so far */
+} ngx_mail_ta_out_t;
+
+
+typedef struct {
     ngx_mail_session_t         *session;
     ngx_mail_tenantalign_srv_conf_t *conf;
 
@@ -105,10 +111,8 @@ typedef struct {
     ngx_str_t                   reply;          /* upstream reply being read */
     size_t                      reply_cap;
 
-    u_char                     *cl_out;         /* to the client */
-    size_t                      cl_out_len, cl_out_cap, cl_out_pos;
-    u_char                     *up_out;         /* to the upstream */
-    size_t                      up_out_len, up_out_cap, up_out_pos;
+    ngx_mail_ta_out_t           cl_out;         /* to the client */
+    ngx_mail_ta_out_t           up_out;         /* to the upstream */
 
     u_char                     *msg;            /* the message being received */
     size_t                      msg_len, msg_cap;
@@ -543,15 +547,15 @@ ngx_mail_tenantalign_cleanup(void *data)
 {
     ngx_mail_ta_ctx_t  *ctx = data;
 
-    free(ctx->cl_out);
-    free(ctx->up_out);
+    free(ctx->cl_out.data);
+    free(ctx->up_out.data);
     free(ctx->msg);
     free(ctx->pending);
     free(ctx->reply.data);
     ngx_free(ctx->mail_from.data);
 
-    ctx->cl_out = NULL;
-    ctx->up_out = NULL;
+    ctx->cl_out.data = NULL;
+    ctx->up_out.data = NULL;
     ctx->msg = NULL;
     ctx->pending = NULL;
     ctx->reply.data = NULL;
@@ -586,16 +590,16 @@ ngx_mail_tenantalign_close(ngx_mail_ta_ctx_t *ctx)
 static ngx_int_t
 ngx_mail_tenantalign_to_client(ngx_mail_ta_ctx_t *ctx, u_char *p, size_t n)
 {
-    return ngx_mail_tenantalign_append(&ctx->cl_out, &ctx->cl_out_len,
-                                       &ctx->cl_out_cap, p, n);
+    return ngx_mail_tenantalign_append(&ctx->cl_out.data, &ctx->cl_out.len,
+                                       &ctx->cl_out.cap, p, n);
 }
 
 
 static ngx_int_t
 ngx_mail_tenantalign_to_upstream(ngx_mail_ta_ctx_t *ctx, u_char *p, size_t n)
 {
-    return ngx_mail_tenantalign_append(&ctx->up_out, &ctx->up_out_len,
-                                       &ctx->up_out_cap, p, n);
+    return ngx_mail_tenantalign_append(&ctx->up_out.data, &ctx->up_out.len,
+                                       &ctx->up_out.cap, p, n);
 }
 
 
@@ -1209,12 +1213,40 @@ ngx_mail_tenantalign_upstream_reply(ngx_mail_ta_ctx_t *ctx, ngx_str_t *text)
 }
 
 
+/* send what is queued on one connection; the rest when it is writable */
+
+static ngx_int_t
+ngx_mail_tenantalign_write(ngx_connection_t *c, ngx_send_pt send,
+    ngx_mail_ta_out_t *out)
+{
+    ssize_t  n;
+
+    while (out->pos < out->len) {
+        n = send(c, out->data + out->pos, out->len - out->pos);
+
+        if (n == NGX_ERROR) {
+            return NGX_ERROR;
+        }
+
+        if (n == NGX_AGAIN || n == 0) {
+            return ngx_handle_write_event(c->write, 0);
+        }
+
+        out->pos += n;
+    }
+
+    out->pos = 0;
+    out->len = 0;
+
+    return NGX_OK;
+}
+
+
 /* replies in order to the client; bytes out on both sides */
 
 static void
 ngx_mail_tenantalign_flush(ngx_mail_ta_ctx_t *ctx)
 {
-    ssize_t              n;
     ngx_connection_t    *c, *u;
     ngx_mail_ta_slot_t  *slot;
 
@@ -1253,72 +1285,23 @@ ngx_mail_tenantalign_flush(ngx_mail_ta_ctx_t *ctx)
             return;
         }
 
-        if (slot->cmd == cmd_quit) {
-            ctx->closing = 0;
-        }
-
         ctx->head = (ctx->head + 1) % NGX_MAIL_TA_SLOTS;
         ctx->count--;
     }
 
-    /* to the client */
-
-    while (ctx->cl_out_pos < ctx->cl_out_len) {
-        n = ctx->client_send(c, ctx->cl_out + ctx->cl_out_pos,
-                             ctx->cl_out_len - ctx->cl_out_pos);
-        if (n == NGX_ERROR) {
-            ngx_mail_tenantalign_close(ctx);
-            return;
-        }
-
-        if (n == NGX_AGAIN || n == 0) {
-            if (ngx_handle_write_event(c->write, 0) != NGX_OK) {
-                ngx_mail_tenantalign_close(ctx);
-                return;
-            }
-
-            break;
-        }
-
-        ctx->cl_out_pos += n;
-    }
-
-    if (ctx->cl_out_pos == ctx->cl_out_len) {
-        ctx->cl_out_pos = 0;
-        ctx->cl_out_len = 0;
-    }
-
-    /* to the upstream */
-
-    while (u && ctx->up_out_pos < ctx->up_out_len) {
-        n = ctx->upstream_send(u, ctx->up_out + ctx->up_out_pos,
-                               ctx->up_out_len - ctx->up_out_pos);
-        if (n == NGX_ERROR) {
-            ngx_mail_tenantalign_close(ctx);
-            return;
-        }
-
-        if (n == NGX_AGAIN || n == 0) {
-            if (ngx_handle_write_event(u->write, 0) != NGX_OK) {
-                ngx_mail_tenantalign_close(ctx);
-                return;
-            }
-
-            break;
-        }
-
-        ctx->up_out_pos += n;
-    }
-
-    if (ctx->up_out_pos == ctx->up_out_len) {
-        ctx->up_out_pos = 0;
-        ctx->up_out_len = 0;
+    if (ngx_mail_tenantalign_write(c, ctx->client_send, &ctx->cl_out)
+        != NGX_OK
+        || (u && ngx_mail_tenantalign_write(u, ctx->upstream_send,
+                                            &ctx->up_out) != NGX_OK))
+    {
+        ngx_mail_tenantalign_close(ctx);
+        return;
     }
 
     /* QUIT answered, or the client gone with nothing left to do: close */
 
-    if ((ctx->quit && ctx->count == 0 && ctx->cl_out_len == 0)
-        || (ctx->client_eof && ctx->count == 0 && ctx->up_out_len == 0
+    if ((ctx->quit && ctx->count == 0 && ctx->cl_out.len == 0)
+        || (ctx->client_eof && ctx->count == 0 && ctx->up_out.len == 0
             && ctx->in->pos == ctx->in->last))
     {
         ngx_mail_tenantalign_close(ctx);

@@ -13,4 +13,12 @@ skip() { local name=$1; shift; echo "ok $name # SKIP $*"; }
 check() { local name=$1; shift; if "$@"; then ok "$name"; else fail "$name"; fi; }
 # diag TEXT: shown in the log, not counted
 diag() { echo "# $*"; }
+# make_msg FILE FROM [extra header lines...]: a plain CRLF test message
+make_msg() {
+    local f=$1 from=$2 h; shift 2
+    { printf 'From: %s\r\nTo: Someone <someone@customer.example>\r\nSubject: Statement %s\r\n' "$from" "$RANDOM"
+      printf 'Date: Tue, 24 Nov 2026 10:00:00 +0000\r\nMessage-ID: <%s.%s@acme.example>\r\n' "$RANDOM" "$RANDOM"
+      for h in "$@"; do printf '%s\r\n' "$h"; done
+      printf '\r\nHello,\r\n\r\nyour statement is ready.  Regards,\r\nAcme\r\n'; } >"$f"
+}
 finish() { exit $(( _ta_failures > 0 ? 1 : 0 )); }

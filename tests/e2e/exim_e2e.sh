@@ -16,13 +16,7 @@ trap 'exim_stop "$W/a"; exim_stop "$W/b"; rm -rf "$W"' EXIT
 D=$TOP/tests/dkim
 SEND="/usr/bin/python3 $TOP/tests/e2e/smtp_send.py --port $PORT"
 
-msg() {     # msg FILE FROM [extra header lines...]
-    local f=$1 from=$2; shift 2
-    { printf 'From: %s\r\nTo: Someone <someone@customer.example>\r\nSubject: Statement %s\r\n' "$from" "$RANDOM"
-      printf 'Date: Tue, 24 Nov 2026 10:00:00 +0000\r\nMessage-ID: <%s.%s@acme.example>\r\n' "$RANDOM" "$RANDOM"
-      for h in "$@"; do printf '%s\r\n' "$h"; done
-      printf '\r\nHello,\r\n\r\nyour statement is ready.  Regards,\r\nAcme\r\n'; } >"$f"
-}
+msg() { make_msg "$@"; }
 delivered() { ls "$W/a/mail/inbox/new" 2>/dev/null | wc -l; }
 
 exim_setup "$W/a" "$PORT" local_scan || { fail "exim setup"; finish; }

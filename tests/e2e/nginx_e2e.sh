@@ -38,13 +38,7 @@ for k in s1 e1; do "$D/pubdns" $k acme.example "$W/up/keys/acme.example.$k.pem";
 cc -O1 -o "$W/odkim" "$D/odkim_verify.c" -lopendkim
 delivered() { ls "$INBOX/new" 2>/dev/null | wc -l; }
 
-msg() {     # msg FILE FROM [extra header lines...]
-    local f=$1 from=$2; shift 2
-    { printf 'From: %s\r\nTo: Someone <someone@customer.example>\r\nSubject: Statement %s\r\n' "$from" "$RANDOM"
-      printf 'Date: Tue, 24 Nov 2026 10:00:00 +0000\r\nMessage-ID: <%s.%s@acme.example>\r\n' "$RANDOM" "$RANDOM"
-      for h in "$@"; do printf '%s\r\n' "$h"; done
-      printf '\r\nHello,\r\n\r\nyour statement is ready.  Regards,\r\nAcme\r\n'; } >"$f"
-}
+msg() { make_msg "$@"; }
 
 # 1. aligned, with swaks, through nginx to Exim: delivered, signed, verified
 msg "$W/ok.eml" 'Acme News <news@acme.example>'
