@@ -9,7 +9,7 @@ want=${*:-store dkim policy exim nginx}
 for b in $want; do
     case $b in
     store)  "$B/bench/bench_store" ;;
-    dkim)   "$B/bench/bench_dkim" ;;
+    dkim)   "$B/bench/bench_dkim"; echo; bash bench/dkim/peers.sh ;;
     policy) "$B/bench/bench_policy" ;;
     exim)   [ -x bench/exim/run.sh ] && bash bench/exim/run.sh || echo "(no Exim benchmark yet)" ;;
     nginx)  [ -x bench/nginx/run.sh ] && bash bench/nginx/run.sh || echo "(no nginx benchmark yet)" ;;
