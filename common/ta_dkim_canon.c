@@ -103,19 +103,29 @@ flush(ta_body_canon_t *c)
     }
 }
 
-/* emit - append canonical output */
+/* emit_slow - the buffer is full, or the piece is large: hash directly */
 static void
-emit(ta_body_canon_t *c, const void *p, size_t n)
+emit_slow(ta_body_canon_t *c, const void *p, size_t n)
 {
+    flush(c);
     if (n >= sizeof(c->buf) / 2) {
-        flush(c);
         EVP_DigestUpdate(c->md, p, n);
         return;
     }
-    if (c->used + n > sizeof(c->buf))
-        flush(c);
-    memcpy(c->buf + c->used, p, n);
-    c->used += n;
+    memcpy(c->buf, p, n);
+    c->used = n;
+}
+
+/* emit - append canonical output (the common case inline) */
+static inline void
+emit(ta_body_canon_t *c, const void *p, size_t n)
+{
+    if (c->used + n <= sizeof(c->buf)) {
+        memcpy(c->buf + c->used, p, n);
+        c->used += n;
+        return;
+    }
+    emit_slow(c, p, n);
 }
 
 /* flush_crlf - line ends held back turn out not to be trailing */
@@ -196,6 +206,127 @@ ta_body_canon_init(ta_body_canon_t *c, ta_canon_t mode, ta_eol_t eol)
     return TA_OK;
 }
 
+/*
+ * next_event - in relaxed mode, the offset of the first byte that is not
+ * copied as it stands: CR, LF, tab, or a space followed by whitespace or a
+ * line break (or by the end of the block, conservatively: a lone space
+ * handled as a whitespace run gives the same output). n when none.
+ */
+static size_t
+next_event(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+
+#ifdef __SSE2__
+    const __m128i sp16 = _mm_set1_epi8(' '), tb16 = _mm_set1_epi8('\t');
+    const __m128i cr16 = _mm_set1_epi8('\r'), lf16 = _mm_set1_epi8('\n');
+
+    for (; i + 16 <= n; i += 16) {
+        __m128i  v = _mm_loadu_si128((const __m128i *) (s + i));
+        unsigned sp = (unsigned) _mm_movemask_epi8(_mm_cmpeq_epi8(v, sp16));
+        unsigned tb = (unsigned) _mm_movemask_epi8(_mm_cmpeq_epi8(v, tb16));
+        unsigned cr = (unsigned) _mm_movemask_epi8(_mm_cmpeq_epi8(v, cr16));
+        unsigned lf = (unsigned) _mm_movemask_epi8(_mm_cmpeq_epi8(v, lf16));
+        unsigned ws = sp | tb | cr | lf;
+        unsigned m = cr | lf | tb | (sp & ((ws >> 1) | 0x8000u));
+
+        if (m)
+            return i + (size_t) __builtin_ctz(m);
+    }
+#endif
+    for (; i < n; i++) {
+        unsigned char c = s[i], d;
+
+        if (c == '\r' || c == '\n' || c == '\t')
+            return i;
+        if (c == ' ') {
+            if (i + 1 == n)
+                return i;
+            d = s[i + 1];
+            if (d == ' ' || d == '\t' || d == '\r' || d == '\n')
+                return i;
+        }
+    }
+    return n;
+}
+
+/* content_byte - one byte that is content whatever it is (a bare CR or LF) */
+static void
+content_byte(ta_body_canon_t *c, const unsigned char *b)
+{
+    flush_crlf(c);
+    if (c->wsp) {
+        emit(c, " ", 1);
+        c->wsp = 0;
+    }
+    emit(c, b, 1);
+    c->content = 1;
+}
+
+/*
+ * update_relaxed - relaxed canonicalisation in one pass: runs that need
+ * no change are found sixteen bytes at a time and copied; whitespace runs
+ * become one pending space; line ends are held until content follows.
+ */
+static void
+update_relaxed(ta_body_canon_t *c, const unsigned char *p, size_t n)
+{
+    size_t i = 0, e;
+
+    if (c->cr) {
+        c->cr = 0;
+        if (p[0] == '\n') {
+            line_end(c);
+            i = 1;
+        } else {
+            content_byte(c, (const unsigned char *) "\r");
+        }
+    }
+    while (i < n) {
+        unsigned char ch = p[i];
+
+        if (ch == ' ' || ch == '\t') {
+            while (i < n && (p[i] == ' ' || p[i] == '\t'))
+                i++;
+            c->wsp = 1;
+            continue;
+        }
+        if (ch == '\r') {
+            if (c->eol == TA_EOL_CRLF) {
+                if (i + 1 == n) {
+                    c->cr = 1;          /* maybe half of a CRLF */
+                    return;
+                }
+                if (p[i + 1] == '\n') {
+                    line_end(c);
+                    i += 2;
+                    continue;
+                }
+            }
+            content_byte(c, p + i);     /* a bare CR */
+            i++;
+            continue;
+        }
+        if (ch == '\n') {
+            if (c->eol == TA_EOL_LF)
+                line_end(c);
+            else
+                content_byte(c, p + i); /* a bare LF in wire format */
+            i++;
+            continue;
+        }
+        e = i + next_event(p + i, n - i);
+        flush_crlf(c);
+        if (c->wsp) {
+            emit(c, " ", 1);
+            c->wsp = 0;
+        }
+        emit(c, p + i, e - i);
+        c->content = 1;
+        i = e;
+    }
+}
+
 /* ta_body_canon_update - canonicalise and hash a chunk (split anywhere) */
 void
 ta_body_canon_update(ta_body_canon_t *c, const char *data, size_t n)
@@ -205,6 +336,10 @@ ta_body_canon_update(ta_body_canon_t *c, const char *data, size_t n)
 
     if (n == 0)
         return;
+    if (c->mode == TA_CANON_RELAXED) {
+        update_relaxed(c, p, n);
+        return;
+    }
     if (c->cr) {
         c->cr = 0;
         if (p[0] == '\n') {
