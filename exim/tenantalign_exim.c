@@ -40,6 +40,8 @@
 #include <local_scan.h>
 
 #include <errno.h>
+#include <openssl/decoder.h>
+#include <openssl/evp.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +49,7 @@
 #include <unistd.h>
 
 #include "ta_engine.h"
+#include "ta_orgdomain.h"
 #include "ta_reply.h"
 
 #define EXPORT __attribute__((visibility("default")))
@@ -69,6 +72,7 @@ EXPORT int local_scan_version_minor(void);
 EXPORT int local_scan(int fd, uschar **return_text);
 EXPORT int tenantalign_mail(uschar **yield, int argc, uschar *argv[]);
 EXPORT int tenantalign_data(uschar **yield, int argc, uschar *argv[]);
+EXPORT int tenantalign_preload(uschar **yield, int argc, uschar *argv[]);
 
 /* local_scan_version_major - the ABI this plugin was built for */
 int
@@ -423,5 +427,38 @@ tenantalign_data(uschar **yield, int argc, uschar *argv[])
     close(fd);
     if (a != TA_ACCEPT && text != NULL)
         *yield = text;
+    return OK;
+}
+
+
+/*
+ * tenantalign_preload - dlfunc for an option the daemon expands before it
+ * forks for a connection (smtp_accept_max_per_host): loads this plugin,
+ * OpenSSL and the Public Suffix List once, in the daemon, and warms
+ * OpenSSL's key decoders, so that each connection's process starts with
+ * them instead of paying for them. Yields its argument (or "0"). Nothing
+ * tenant-specific is loaded: stores and keys stay lazy.
+ */
+int
+tenantalign_preload(uschar **yield, int argc, uschar *argv[])
+{
+    static int        done;
+    OSSL_DECODER_CTX *dctx;
+    EVP_PKEY         *pkey = NULL;
+    EVP_MD           *md;
+
+    *yield = argc > 0 && argv[0] ? argv[0] : US "0";
+    if (done)
+        return OK;
+    done = 1;
+    (void) ta_psl_ready();
+    dctx = OSSL_DECODER_CTX_new_for_pkey(&pkey, "PEM", NULL, "RSA",
+                                         OSSL_KEYMGMT_SELECT_KEYPAIR, NULL, NULL);
+    OSSL_DECODER_CTX_free(dctx);
+    dctx = OSSL_DECODER_CTX_new_for_pkey(&pkey, "PEM", NULL, "ED25519",
+                                         OSSL_KEYMGMT_SELECT_KEYPAIR, NULL, NULL);
+    OSSL_DECODER_CTX_free(dctx);
+    md = EVP_MD_fetch(NULL, "SHA256", NULL);
+    EVP_MD_free(md);
     return OK;
 }
