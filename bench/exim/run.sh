@@ -46,7 +46,9 @@ variant() {     # variant plugin|plain|eximdkim-rsa|eximdkim-ed
     esac
     # deliver every message at once, however many a connection carries
     sed -i 's/^message_size_limit = .*/&\nsmtp_accept_queue_per_connection = 0/' "$W/e/exim.conf"
-    if [ "$v" != plugin ]; then
+    if [ "$v" = plugin-preload ]; then
+        sed -i "s|^smtp_accept_queue_per_connection = 0|&\nsmtp_accept_max_per_host = \${dlfunc{$EXIM_SO}{tenantalign_preload}{0}}|" "$W/e/exim.conf"
+    elif [ "$v" != plugin ]; then
         sed -i -e '/^local_scan_path/d' -e '/tenantalign_mail/,+4d' "$W/e/exim.conf"
     fi
     printf 'to_sink:\n  driver = smtp\n  hosts_try_fastopen =\n%b\n' "$dkim" >"$W/e/transport"
@@ -82,6 +84,7 @@ run() {     # run VARIANT LOGIN CONC -> "msgs/s p50 p99 cpu_ms"
         'BEGIN{split(o, f, " "); printf "%.1f %s %s %.1f", n/(t1-t0), f[2], f[3], (c1-c0)*1000/hz/n}'
 }
 
+if [ "${PER_CONNECTION_ONLY:-0}" != 1 ]; then
 echo "## Exim relay -> smtp-sink, 2 KB messages, $MSGS per run, connection reused"
 echo
 echo "| path | conc | delivered msgs/s | p50 ms | p99 ms | CPU ms/msg (all processes) |"
@@ -96,12 +99,13 @@ for conc in 1 8; do
 done
 
 echo
+fi
 echo "## What the plugin adds per connection (one message per connection, sequential)"
 echo
 echo "| path | delivered msgs/s | p50 ms | p99 ms | CPU ms/msg (all processes) |"
 echo "|---|---|---|---|---|"
-MSGS=40
-for spec in "plain plain" "eximdkim-rsa plain" "plugin brsa"; do
+MSGS=${PC_MSGS:-40}
+for spec in "plain plain" "eximdkim-rsa plain" "plugin brsa" "plugin-preload brsa"; do
     set -- $spec
     exim_stop "$W/e"; sleep 0.2; variant "$1"; exim_start "$W/e"; sleep 0.3
     c0=$(cpu_all); t0=$(date +%s.%N)
