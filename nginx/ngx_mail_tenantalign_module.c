@@ -137,12 +137,17 @@ static ssize_t ngx_mail_tenantalign_recv_blocked(ngx_connection_t *c,
 static void ngx_mail_tenantalign_take_over(ngx_mail_session_t *s,
     ngx_mail_ta_ctx_t *ctx);
 static void ngx_mail_tenantalign_client_read(ngx_event_t *ev);
+static void ngx_mail_tenantalign_client_read_body(ngx_event_t *ev);
 static void ngx_mail_tenantalign_client_write(ngx_event_t *ev);
+static void ngx_mail_tenantalign_client_write_body(ngx_event_t *ev);
 static void ngx_mail_tenantalign_upstream_read(ngx_event_t *ev);
+static void ngx_mail_tenantalign_upstream_read_body(ngx_event_t *ev);
 static void ngx_mail_tenantalign_upstream_write(ngx_event_t *ev);
+static void ngx_mail_tenantalign_upstream_write_body(ngx_event_t *ev);
 static void ngx_mail_tenantalign_process(ngx_mail_ta_ctx_t *ctx);
 static void ngx_mail_tenantalign_flush(ngx_mail_ta_ctx_t *ctx);
 static void ngx_mail_tenantalign_close(ngx_mail_ta_ctx_t *ctx);
+static void ngx_mail_tenantalign_finalize(ngx_mail_ta_ctx_t *ctx);
 static void ngx_mail_tenantalign_cleanup(void *data);
 
 
@@ -504,6 +509,15 @@ ngx_mail_tenantalign_take_over(ngx_mail_session_t *s, ngx_mail_ta_ctx_t *ctx)
     c->recv = ngx_mail_tenantalign_recv_blocked;
     u->recv = ngx_mail_tenantalign_recv_blocked;
 
+    /* our handlers before anything can fail: a failure is then finalized
+     * by them, never left to nginx's unchecked byte pump */
+
+    c->read->handler = ngx_mail_tenantalign_client_read;
+    c->write->handler = ngx_mail_tenantalign_client_write;
+    u->read->handler = ngx_mail_tenantalign_upstream_read;
+    u->write->handler = ngx_mail_tenantalign_upstream_write;
+    ngx_post_event(c->read, &ngx_posted_events);
+
     ctx->stream = ngx_palloc(c->pool, sizeof(ta_smtp_stream_t));
     ctx->in = ngx_create_temp_buf(c->pool, NGX_MAIL_TA_IOBUF);
     ctx->up_in = ngx_create_temp_buf(c->pool, NGX_MAIL_TA_IOBUF);
@@ -529,13 +543,6 @@ ngx_mail_tenantalign_take_over(ngx_mail_session_t *s, ngx_mail_ta_ctx_t *ctx)
                                            NGX_MAIL_TA_IOBUF));
         s->buffer->pos = s->buffer->last;
     }
-
-    c->read->handler = ngx_mail_tenantalign_client_read;
-    c->write->handler = ngx_mail_tenantalign_client_write;
-    u->read->handler = ngx_mail_tenantalign_upstream_read;
-    u->write->handler = ngx_mail_tenantalign_upstream_write;
-
-    ngx_post_event(c->read, &ngx_posted_events);
 
     ngx_log_debug0(NGX_LOG_DEBUG_MAIL, c->log, 0,
                    "tenantalign: session taken over after AUTH");
@@ -563,20 +570,26 @@ ngx_mail_tenantalign_cleanup(void *data)
 }
 
 
+/*
+ * Closing frees the connection's pool, and the context with it: code below
+ * only asks for it; each event handler, as its very last action, does it.
+ */
+
 static void
 ngx_mail_tenantalign_close(ngx_mail_ta_ctx_t *ctx)
+{
+    ctx->closing = 1;
+}
+
+
+static void
+ngx_mail_tenantalign_finalize(ngx_mail_ta_ctx_t *ctx)
 {
     ngx_connection_t    *c;
     ngx_mail_session_t  *s;
 
     s = ctx->session;
     c = s->connection;
-
-    if (ctx->closing) {
-        return;
-    }
-
-    ctx->closing = 1;
 
     if (s->proxy && s->proxy->upstream.connection) {
         ngx_close_connection(s->proxy->upstream.connection);
@@ -1310,7 +1323,7 @@ ngx_mail_tenantalign_flush(ngx_mail_ta_ctx_t *ctx)
 
 
 static void
-ngx_mail_tenantalign_client_read(ngx_event_t *ev)
+ngx_mail_tenantalign_client_read_body(ngx_event_t *ev)
 {
     ssize_t              n;
     ngx_connection_t    *c;
@@ -1390,7 +1403,7 @@ ngx_mail_tenantalign_client_read(ngx_event_t *ev)
 
 
 static void
-ngx_mail_tenantalign_client_write(ngx_event_t *ev)
+ngx_mail_tenantalign_client_write_body(ngx_event_t *ev)
 {
     ngx_connection_t    *c;
     ngx_mail_session_t  *s;
@@ -1405,7 +1418,7 @@ ngx_mail_tenantalign_client_write(ngx_event_t *ev)
 
 
 static void
-ngx_mail_tenantalign_upstream_read(ngx_event_t *ev)
+ngx_mail_tenantalign_upstream_read_body(ngx_event_t *ev)
 {
     ssize_t              n;
     u_char              *p, *nl, *start;
@@ -1509,7 +1522,7 @@ ngx_mail_tenantalign_upstream_read(ngx_event_t *ev)
 
 
 static void
-ngx_mail_tenantalign_upstream_write(ngx_event_t *ev)
+ngx_mail_tenantalign_upstream_write_body(ngx_event_t *ev)
 {
     ngx_connection_t    *u;
     ngx_mail_session_t  *s;
@@ -1520,4 +1533,88 @@ ngx_mail_tenantalign_upstream_write(ngx_event_t *ev)
     ctx = ngx_mail_get_module_ctx(s, ngx_mail_tenantalign_module);
 
     ngx_mail_tenantalign_flush(ctx);
+}
+
+
+static void
+ngx_mail_tenantalign_client_read(ngx_event_t *ev)
+{
+    ngx_connection_t    *c;
+    ngx_mail_session_t  *s;
+    ngx_mail_ta_ctx_t   *ctx;
+
+    c = ev->data;
+    s = c->data;
+    ctx = ngx_mail_get_module_ctx(s, ngx_mail_tenantalign_module);
+
+    if (!ctx->closing) {
+        ngx_mail_tenantalign_client_read_body(ev);
+    }
+
+    if (ctx->closing) {
+        ngx_mail_tenantalign_finalize(ctx);     /* frees ctx: nothing after */
+    }
+}
+
+
+static void
+ngx_mail_tenantalign_client_write(ngx_event_t *ev)
+{
+    ngx_connection_t    *c;
+    ngx_mail_session_t  *s;
+    ngx_mail_ta_ctx_t   *ctx;
+
+    c = ev->data;
+    s = c->data;
+    ctx = ngx_mail_get_module_ctx(s, ngx_mail_tenantalign_module);
+
+    if (!ctx->closing) {
+        ngx_mail_tenantalign_client_write_body(ev);
+    }
+
+    if (ctx->closing) {
+        ngx_mail_tenantalign_finalize(ctx);     /* frees ctx: nothing after */
+    }
+}
+
+
+static void
+ngx_mail_tenantalign_upstream_read(ngx_event_t *ev)
+{
+    ngx_connection_t    *c;
+    ngx_mail_session_t  *s;
+    ngx_mail_ta_ctx_t   *ctx;
+
+    c = ev->data;
+    s = c->data;
+    ctx = ngx_mail_get_module_ctx(s, ngx_mail_tenantalign_module);
+
+    if (!ctx->closing) {
+        ngx_mail_tenantalign_upstream_read_body(ev);
+    }
+
+    if (ctx->closing) {
+        ngx_mail_tenantalign_finalize(ctx);     /* frees ctx: nothing after */
+    }
+}
+
+
+static void
+ngx_mail_tenantalign_upstream_write(ngx_event_t *ev)
+{
+    ngx_connection_t    *c;
+    ngx_mail_session_t  *s;
+    ngx_mail_ta_ctx_t   *ctx;
+
+    c = ev->data;
+    s = c->data;
+    ctx = ngx_mail_get_module_ctx(s, ngx_mail_tenantalign_module);
+
+    if (!ctx->closing) {
+        ngx_mail_tenantalign_upstream_write_body(ev);
+    }
+
+    if (ctx->closing) {
+        ngx_mail_tenantalign_finalize(ctx);     /* frees ctx: nothing after */
+    }
 }
