@@ -431,6 +431,24 @@ tenantalign_data(uschar **yield, int argc, uschar *argv[])
 }
 
 
+/* warm_sign - generate a throwaway key of a type and sign once with it */
+static void
+warm_sign(const char *type, size_t bits)
+{
+    EVP_PKEY      *k;
+    EVP_MD_CTX    *ctx;
+    unsigned char  sig[512];
+    size_t         len = sizeof(sig);
+
+    k = bits ? EVP_PKEY_Q_keygen(NULL, NULL, type, bits) : EVP_PKEY_Q_keygen(NULL, NULL, type);
+    ctx = EVP_MD_CTX_new();
+    if (k != NULL && ctx != NULL
+        && EVP_DigestSignInit(ctx, NULL, bits ? EVP_sha256() : NULL, NULL, k) == 1)
+        (void) EVP_DigestSign(ctx, sig, &len, (const unsigned char *) "warm", 4);
+    EVP_MD_CTX_free(ctx);
+    EVP_PKEY_free(k);
+}
+
 /*
  * tenantalign_preload - dlfunc for an option the daemon expands before it
  * forks for a connection (smtp_accept_max_per_host): loads this plugin,
@@ -460,5 +478,9 @@ tenantalign_preload(uschar **yield, int argc, uschar *argv[])
     OSSL_DECODER_CTX_free(dctx);
     md = EVP_MD_fetch(NULL, "SHA256", NULL);
     EVP_MD_free(md);
+    /* one throwaway signature per algorithm: the signing paths' first-use
+     * set-up happens here, once, not in every connection */
+    warm_sign("ED25519", 0);
+    warm_sign("RSA", 1024);
     return OK;
 }
