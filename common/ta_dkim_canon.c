@@ -9,89 +9,20 @@
  *	The body canoniser keeps as state only what a chunk boundary can cut:
  *	line ends not yet known to be trailing (empty lines at the end vanish),
  *	whitespace not yet known to be trailing (relaxed), and a CR that may be
- *	half of a CRLF. Lines are found with memchr; inside a line, runs that
- *	need no change (no tab, no two spaces in a row: most text) are found
- *	sixteen bytes at a time and copied as they are, so canonicalisation
- *	costs little beside SHA-256 itself.
+ *	half of a CRLF. Relaxed mode makes one pass: runs that need no change
+ *	(no CR, LF, tab or run of spaces: most text) are found sixteen bytes at
+ *	a time (SSE2) and copied as they are; simple mode finds lines with
+ *	memchr.
  *	Output is gathered in a 16 KB buffer so the hash sees large blocks.
  * STANDARDS
  *	RFC 6376 3.4.1-3.4.5.
  */
-#include <stdint.h>
 #include <string.h>
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
 
 #include "ta_dkim.h"
-
-#define ONES  0x0101010101010101ULL
-#define LOW7  0x7f7f7f7f7f7f7f7fULL
-
-/* zero_bytes - 0x80 in every byte of x that is zero, exactly */
-static inline uint64_t
-zero_bytes(uint64_t x)
-{
-    uint64_t y = (x & LOW7) + LOW7;
-
-    return ~(y | x | LOW7);
-}
-
-/*
- * next_dirty - index of the first byte from which relaxed canonicalisation
- * changes something inside a line: a tab, or the first of two spaces in a
- * row; n when there is none. Sixteen bytes at a time with SSE2 (baseline
- * on x86-64), eight with plain 64-bit arithmetic elsewhere.
- */
-static size_t
-next_dirty(const unsigned char *s, size_t n)
-{
-    size_t i = 0;
-    int    prev_sp = 0;
-
-#ifdef __SSE2__
-    const __m128i sp16 = _mm_set1_epi8(' '), tb16 = _mm_set1_epi8('\t');
-
-    for (; i + 16 <= n; i += 16) {
-        __m128i  v = _mm_loadu_si128((const __m128i *) (s + i));
-        unsigned sp = (unsigned) _mm_movemask_epi8(_mm_cmpeq_epi8(v, sp16));
-        unsigned tb = (unsigned) _mm_movemask_epi8(_mm_cmpeq_epi8(v, tb16));
-        unsigned m = tb | (sp & (sp >> 1));
-
-        if (prev_sp && (sp & 1))
-            return i - 1;
-        if (m)
-            return i + (size_t) __builtin_ctz(m);
-        prev_sp = (sp >> 15) & 1;
-    }
-#else
-    for (; i + 8 <= n; i += 8) {
-        uint64_t x, sp, tb, m;
-
-        memcpy(&x, s + i, 8);
-        sp = zero_bytes(x ^ (ONES * ' '));
-        tb = zero_bytes(x ^ (ONES * '\t'));
-        m = tb | (sp & (sp >> 8));
-        if (prev_sp && (sp & 0x80))
-            return i - 1;
-        if (m)
-            return i + (size_t) (__builtin_ctzll(m) / 8);
-        prev_sp = (sp >> 63) & 1;
-    }
-#endif
-    for (; i < n; i++) {
-        if (s[i] == '\t')
-            return i;
-        if (s[i] == ' ') {
-            if (prev_sp)
-                return i - 1;
-            prev_sp = 1;
-        } else {
-            prev_sp = 0;
-        }
-    }
-    return n;
-}
 
 /* flush - hand the gathered output to the hash */
 static void
@@ -140,46 +71,27 @@ flush_crlf(ta_body_canon_t *c)
     }
 }
 
-/* segment - bytes of one line, no line ending among them */
+/* before_content - content follows: held line ends and one space go out first */
+static void
+before_content(ta_body_canon_t *c)
+{
+    flush_crlf(c);
+    if (c->wsp) {
+        emit(c, " ", 1);
+        c->wsp = 0;
+    }
+    c->content = 1;
+}
+
+/* segment - simple mode: bytes of one line, no line ending among them */
 static void
 segment(ta_body_canon_t *c, const unsigned char *s, size_t n)
 {
-    size_t i;
-
     if (n == 0)
         return;
-    if (c->mode == TA_CANON_SIMPLE) {
-        flush_crlf(c);
-        emit(c, s, n);
-        c->content = 1;
-        return;
-    }
-    /* relaxed: alternate whitespace runs (one pending space) and clean runs */
-    i = 0;
-    while (i < n) {
-        size_t d, e;
-
-        if (s[i] == ' ' || s[i] == '\t') {
-            while (i < n && (s[i] == ' ' || s[i] == '\t'))
-                i++;
-            c->wsp = 1;
-            continue;
-        }
-        flush_crlf(c);
-        if (c->wsp) {
-            emit(c, " ", 1);
-            c->wsp = 0;
-        }
-        d = i + next_dirty(s + i, n - i);
-        e = d;
-        if (e == n && s[n - 1] == ' ')
-            e = n - 1;                  /* a trailing space may end the line */
-        else if (e > i && s[e - 1] == ' ')
-            e--;                        /* a single space before a run joins it */
-        emit(c, s + i, e - i);
-        c->content = 1;
-        i = e;
-    }
+    flush_crlf(c);
+    emit(c, s, n);
+    c->content = 1;
 }
 
 /* line_end - one line ending: held until something follows it */
@@ -254,13 +166,8 @@ next_event(const unsigned char *s, size_t n)
 static void
 content_byte(ta_body_canon_t *c, const unsigned char *b)
 {
-    flush_crlf(c);
-    if (c->wsp) {
-        emit(c, " ", 1);
-        c->wsp = 0;
-    }
+    before_content(c);
     emit(c, b, 1);
-    c->content = 1;
 }
 
 /*
@@ -316,13 +223,8 @@ update_relaxed(ta_body_canon_t *c, const unsigned char *p, size_t n)
             continue;
         }
         e = i + next_event(p + i, n - i);
-        flush_crlf(c);
-        if (c->wsp) {
-            emit(c, " ", 1);
-            c->wsp = 0;
-        }
+        before_content(c);
         emit(c, p + i, e - i);
-        c->content = 1;
         i = e;
     }
 }
@@ -383,7 +285,7 @@ ta_body_canon_final(ta_body_canon_t *c, unsigned char hash[32])
 
     if (c->cr) {
         c->cr = 0;
-        segment(c, (const unsigned char *) "\r", 1);
+        content_byte(c, (const unsigned char *) "\r");     /* a bare CR at the end */
     }
     /* one CRLF ends the body: trailing empty lines dropped, a missing one
      * added; an empty body is nothing (relaxed) or one CRLF (simple) */

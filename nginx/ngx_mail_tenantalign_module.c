@@ -148,6 +148,7 @@ static void ngx_mail_tenantalign_process(ngx_mail_ta_ctx_t *ctx);
 static void ngx_mail_tenantalign_flush(ngx_mail_ta_ctx_t *ctx);
 static void ngx_mail_tenantalign_close(ngx_mail_ta_ctx_t *ctx);
 static void ngx_mail_tenantalign_finalize(ngx_mail_ta_ctx_t *ctx);
+static void ngx_mail_tenantalign_run(ngx_event_t *ev, ngx_event_handler_pt body);
 static void ngx_mail_tenantalign_cleanup(void *data);
 
 
@@ -1536,8 +1537,10 @@ ngx_mail_tenantalign_upstream_write_body(ngx_event_t *ev)
 }
 
 
+/* run a handler body, then close if it asked to: the body may not free ctx */
+
 static void
-ngx_mail_tenantalign_client_read(ngx_event_t *ev)
+ngx_mail_tenantalign_run(ngx_event_t *ev, ngx_event_handler_pt body)
 {
     ngx_connection_t    *c;
     ngx_mail_session_t  *s;
@@ -1548,73 +1551,38 @@ ngx_mail_tenantalign_client_read(ngx_event_t *ev)
     ctx = ngx_mail_get_module_ctx(s, ngx_mail_tenantalign_module);
 
     if (!ctx->closing) {
-        ngx_mail_tenantalign_client_read_body(ev);
+        body(ev);
     }
 
     if (ctx->closing) {
         ngx_mail_tenantalign_finalize(ctx);     /* frees ctx: nothing after */
     }
+}
+
+
+static void
+ngx_mail_tenantalign_client_read(ngx_event_t *ev)
+{
+    ngx_mail_tenantalign_run(ev, ngx_mail_tenantalign_client_read_body);
 }
 
 
 static void
 ngx_mail_tenantalign_client_write(ngx_event_t *ev)
 {
-    ngx_connection_t    *c;
-    ngx_mail_session_t  *s;
-    ngx_mail_ta_ctx_t   *ctx;
-
-    c = ev->data;
-    s = c->data;
-    ctx = ngx_mail_get_module_ctx(s, ngx_mail_tenantalign_module);
-
-    if (!ctx->closing) {
-        ngx_mail_tenantalign_client_write_body(ev);
-    }
-
-    if (ctx->closing) {
-        ngx_mail_tenantalign_finalize(ctx);     /* frees ctx: nothing after */
-    }
+    ngx_mail_tenantalign_run(ev, ngx_mail_tenantalign_client_write_body);
 }
 
 
 static void
 ngx_mail_tenantalign_upstream_read(ngx_event_t *ev)
 {
-    ngx_connection_t    *c;
-    ngx_mail_session_t  *s;
-    ngx_mail_ta_ctx_t   *ctx;
-
-    c = ev->data;
-    s = c->data;
-    ctx = ngx_mail_get_module_ctx(s, ngx_mail_tenantalign_module);
-
-    if (!ctx->closing) {
-        ngx_mail_tenantalign_upstream_read_body(ev);
-    }
-
-    if (ctx->closing) {
-        ngx_mail_tenantalign_finalize(ctx);     /* frees ctx: nothing after */
-    }
+    ngx_mail_tenantalign_run(ev, ngx_mail_tenantalign_upstream_read_body);
 }
 
 
 static void
 ngx_mail_tenantalign_upstream_write(ngx_event_t *ev)
 {
-    ngx_connection_t    *c;
-    ngx_mail_session_t  *s;
-    ngx_mail_ta_ctx_t   *ctx;
-
-    c = ev->data;
-    s = c->data;
-    ctx = ngx_mail_get_module_ctx(s, ngx_mail_tenantalign_module);
-
-    if (!ctx->closing) {
-        ngx_mail_tenantalign_upstream_write_body(ev);
-    }
-
-    if (ctx->closing) {
-        ngx_mail_tenantalign_finalize(ctx);     /* frees ctx: nothing after */
-    }
+    ngx_mail_tenantalign_run(ev, ngx_mail_tenantalign_upstream_write_body);
 }
