@@ -116,7 +116,7 @@ typedef struct {
 
     u_char                     *msg;            /* the message being received */
     size_t                      msg_len, msg_cap;
-    u_char                     *pending;        /* signed message waiting for 354 */
+    u_char                     *pending;        /* signed, awaiting 354 */
     size_t                      pending_len;
 
     ngx_mail_ta_slot_t          slots[NGX_MAIL_TA_SLOTS];
@@ -148,7 +148,8 @@ static void ngx_mail_tenantalign_process(ngx_mail_ta_ctx_t *ctx);
 static void ngx_mail_tenantalign_flush(ngx_mail_ta_ctx_t *ctx);
 static void ngx_mail_tenantalign_close(ngx_mail_ta_ctx_t *ctx);
 static void ngx_mail_tenantalign_finalize(ngx_mail_ta_ctx_t *ctx);
-static void ngx_mail_tenantalign_run(ngx_event_t *ev, ngx_event_handler_pt body);
+static void ngx_mail_tenantalign_run(ngx_event_t *ev,
+    ngx_event_handler_pt body);
 static void ngx_mail_tenantalign_cleanup(void *data);
 
 
@@ -637,6 +638,10 @@ ngx_mail_tenantalign_slot(ngx_mail_ta_ctx_t *ctx, ngx_uint_t type,
 }
 
 
+#define ngx_mail_tenantalign_local_str(ctx, text)                            \
+    ngx_mail_tenantalign_local(ctx, text, sizeof(text) - 1)
+
+
 static ngx_int_t
 ngx_mail_tenantalign_local(ngx_mail_ta_ctx_t *ctx, const char *text,
     size_t len)
@@ -741,14 +746,14 @@ ngx_mail_tenantalign_command(ngx_mail_ta_ctx_t *ctx, ngx_str_t *line)
         || ngx_mail_tenantalign_verb(line, "XCLIENT")
         || ngx_mail_tenantalign_verb(line, "XFORWARD"))
     {
-        (void) ngx_mail_tenantalign_local(ctx, "503 5.5.1 Not allowed after authentication\r\n",
-                                         sizeof("503 5.5.1 Not allowed after authentication\r\n") - 1);
+        (void) ngx_mail_tenantalign_local_str(ctx,
+                  "503 5.5.1 Not allowed after authentication" CRLF);
         return;
     }
 
     if (ngx_mail_tenantalign_verb(line, "BDAT")) {
-        (void) ngx_mail_tenantalign_local(ctx, "502 5.5.1 BDAT is not available here: use DATA\r\n",
-                                         sizeof("502 5.5.1 BDAT is not available here: use DATA\r\n") - 1);
+        (void) ngx_mail_tenantalign_local_str(ctx,
+                  "502 5.5.1 BDAT is not available here: use DATA" CRLF);
         return;
     }
 
@@ -932,8 +937,8 @@ ngx_mail_tenantalign_message(ngx_mail_ta_ctx_t *ctx, ngx_uint_t too_big)
     ctx->in_message = 0;
 
     if (too_big) {
-        (void) ngx_mail_tenantalign_local(ctx, "552 5.3.4 Message size exceeds fixed limit\r\n",
-                                         sizeof("552 5.3.4 Message size exceeds fixed limit\r\n") - 1);
+        (void) ngx_mail_tenantalign_local_str(ctx,
+                  "552 5.3.4 Message size exceeds fixed limit" CRLF);
         goto refused;
     }
 
@@ -975,8 +980,8 @@ ngx_mail_tenantalign_message(ngx_mail_ta_ctx_t *ctx, ngx_uint_t too_big)
 
     if (ngx_mail_tenantalign_stuff(ctx, &sigs, &extra) != NGX_OK) {
         ta_txn_free(t);
-        (void) ngx_mail_tenantalign_local(ctx, "451 4.3.0 tenantalign: out of memory\r\n",
-                                         sizeof("451 4.3.0 tenantalign: out of memory\r\n") - 1);
+        (void) ngx_mail_tenantalign_local_str(ctx,
+                  "451 4.3.0 tenantalign: out of memory" CRLF);
         goto refused;
     }
 
@@ -1034,8 +1039,8 @@ ngx_mail_tenantalign_process(ngx_mail_ta_ctx_t *ctx)
 
         case TA_SMTP_COMMAND:
             if (ev.too_long) {
-                (void) ngx_mail_tenantalign_local(ctx, "500 5.5.2 Line too long\r\n",
-                                         sizeof("500 5.5.2 Line too long\r\n") - 1);
+                (void) ngx_mail_tenantalign_local_str(ctx,
+                  "500 5.5.2 Line too long" CRLF);
                 break;
             }
 
