@@ -42,6 +42,7 @@ typedef struct {
     size_t                      max_message_size;
     size_t                      buffer_size;
     ngx_msec_t                  timeout;
+    ngx_msec_t                  upstream_keepalive;
 
     ngx_mail_protocol_t        *protocol;        /* our copy */
     ngx_mail_init_session_pt    init_session;    /* the originals */
@@ -104,6 +105,7 @@ typedef struct {
 
     ngx_uint_t                  rcpts;
     ngx_str_t                   mail_from;
+    ngx_msec_t                  upstream_active;  /* last command sent up */
 
     ta_smtp_stream_t           *stream;
     ngx_buf_t                  *in;             /* from the client */
@@ -191,6 +193,13 @@ static ngx_command_t  ngx_mail_tenantalign_commands[] = {
       offsetof(ngx_mail_tenantalign_srv_conf_t, buffer_size),
       NULL },
 
+    { ngx_string("tenantalign_upstream_keepalive"),
+      NGX_MAIL_MAIN_CONF|NGX_MAIL_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_MAIL_SRV_CONF_OFFSET,
+      offsetof(ngx_mail_tenantalign_srv_conf_t, upstream_keepalive),
+      NULL },
+
     { ngx_string("tenantalign_timeout"),
       NGX_MAIL_MAIN_CONF|NGX_MAIL_SRV_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_msec_slot,
@@ -243,6 +252,7 @@ ngx_mail_tenantalign_create_srv_conf(ngx_conf_t *cf)
     conf->max_message_size = NGX_CONF_UNSET_SIZE;
     conf->buffer_size = NGX_CONF_UNSET_SIZE;
     conf->timeout = NGX_CONF_UNSET_MSEC;
+    conf->upstream_keepalive = NGX_CONF_UNSET_MSEC;
 
     return conf;
 }
@@ -264,6 +274,8 @@ ngx_mail_tenantalign_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_size_value(conf->buffer_size, prev->buffer_size,
                               1024 * 1024);
     ngx_conf_merge_msec_value(conf->timeout, prev->timeout, 300000);
+    ngx_conf_merge_msec_value(conf->upstream_keepalive,
+                              prev->upstream_keepalive, 60000);
 
     if (conf->mode == NGX_MAIL_TA_OFF) {
         return NGX_CONF_OK;
@@ -520,6 +532,7 @@ ngx_mail_tenantalign_take_over(ngx_mail_session_t *s, ngx_mail_ta_ctx_t *ctx)
     u->write->handler = ngx_mail_tenantalign_upstream_write;
     ngx_post_event(c->read, &ngx_posted_events);
 
+    ctx->upstream_active = ngx_current_msec;
     ctx->stream = ngx_palloc(c->pool, sizeof(ta_smtp_stream_t));
     ctx->in = ngx_create_temp_buf(c->pool, NGX_MAIL_TA_IOBUF);
     ctx->up_in = ngx_create_temp_buf(c->pool, NGX_MAIL_TA_IOBUF);
@@ -613,6 +626,8 @@ ngx_mail_tenantalign_to_client(ngx_mail_ta_ctx_t *ctx, u_char *p, size_t n)
 static ngx_int_t
 ngx_mail_tenantalign_to_upstream(ngx_mail_ta_ctx_t *ctx, u_char *p, size_t n)
 {
+    ctx->upstream_active = ngx_current_msec;
+
     return ngx_mail_tenantalign_append(&ctx->up_out.data, &ctx->up_out.len,
                                        &ctx->up_out.cap, p, n);
 }
@@ -1384,6 +1399,25 @@ ngx_mail_tenantalign_client_read_body(ngx_event_t *ev)
         }
 
         ctx->in->last += n;
+
+        /*
+         * A long upload leaves the upstream idle (DATA goes up only after
+         * the decision): keep it from timing out with hidden NOOPs.
+         */
+
+        if (ctx->in_message
+            && ngx_current_msec - ctx->upstream_active
+               > ctx->conf->upstream_keepalive)
+        {
+            if (ngx_mail_tenantalign_slot(ctx, slot_hidden, cmd_other) == NULL
+                || ngx_mail_tenantalign_to_upstream(ctx, (u_char *) "NOOP" CRLF,
+                                                    sizeof("NOOP" CRLF) - 1)
+                   != NGX_OK)
+            {
+                ngx_mail_tenantalign_close(ctx);
+                return;
+            }
+        }
 
         ngx_mail_tenantalign_process(ctx);
 

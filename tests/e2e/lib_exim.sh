@@ -64,6 +64,7 @@ acl_smtp_mail = acl_mail
 acl_smtp_rcpt = acl_rcpt
 acl_smtp_data = acl_data
 message_size_limit = 60M
+smtp_receive_timeout = ${EXIM_RECEIVE_TIMEOUT:-5m}
 
 begin acl
 acl_mail:

@@ -18,7 +18,8 @@ D=$TOP/tests/dkim
 SEND="/usr/bin/python3 $TOP/tests/e2e/smtp_send.py"
 INBOX=$W/up/mail/inbox
 
-exim_setup "$W/up" $((P + 20)) relay && exim_start "$W/up" || { fail "upstream exim"; finish; }
+# a short receive timeout upstream, so that an idle upstream connection shows
+EXIM_RECEIVE_TIMEOUT=3s exim_setup "$W/up" $((P + 20)) relay && exim_start "$W/up" || { fail "upstream exim"; finish; }
 STORE=$W/up/tenants.cdb
 openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=relay.tenantalign.test -days 2 \
     -keyout "$W/tls.key" -out "$W/tls.crt" 2>/dev/null
@@ -30,7 +31,8 @@ EXTRA="
     server { listen 127.0.0.1:$((P + 4)); protocol smtp; tenantalign_store $W/missing.cdb; }
     server { listen 127.0.0.1:$((P + 5)); protocol smtp; starttls on;
              ssl_certificate $W/tls.crt; ssl_certificate_key $W/tls.key; }
-    server { listen 127.0.0.1:$((P + 6)); protocol smtp; tenantalign off; }"
+    server { listen 127.0.0.1:$((P + 6)); protocol smtp; tenantalign off; }
+    server { listen 127.0.0.1:$((P + 7)); protocol smtp; tenantalign_upstream_keepalive 1s; }"
 nginx_setup "$W/n" "$P" $((P + 20)) "$STORE" enforce "$EXTRA"
 nginx_start "$W/n" || { fail "nginx with the module started"; cat "$W/n/logs/error.log" | tail -5; finish; }
 ok "stock nginx with ngx_mail_tenantalign_module started on 127.0.0.1:$P"
@@ -114,6 +116,33 @@ check "missing key: 451 naming the key" grep -q '^0 DATA 451 4.7.0 DKIM key d=ac
 mv "$W/e1.away" "$W/up/keys/acme.example.e1.pem"
 r=$($SEND --port "$P" --login acme --mail-from bounce@acme.example "$W/ok.eml" 2>&1)
 check "after our faults: accepted again" grep -q '^0 DATA 250' <<<"$r"
+
+# 7b. a slow upload (6 s) to an upstream that drops idle clients after 3 s:
+#     hidden NOOPs keep it; the message is delivered
+n0=$(delivered)
+r=$(/usr/bin/python3 - "$((P + 7))" <<'PY'
+import base64, socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=30)
+f = s.makefile("rb")
+def reply():
+    while True:
+        l = f.readline()
+        if len(l) < 4 or l[3:4] != b"-":
+            return l.decode().strip()
+reply(); s.sendall(b"EHLO slow.test\r\n"); reply()
+s.sendall(b"AUTH PLAIN " + base64.b64encode(b"\0acme\0secret") + b"\r\n"); reply()
+s.sendall(b"MAIL FROM:<bounce@acme.example>\r\n"); reply()
+s.sendall(b"RCPT TO:<someone@customer.example>\r\n"); reply()
+s.sendall(b"DATA\r\n"); reply()
+s.sendall(b"From: news@acme.example\r\nSubject: slow\r\n\r\n")
+for i in range(12):
+    time.sleep(0.5)
+    s.sendall(b"line %d of a slow upload\r\n" % i)
+s.sendall(b".\r\n"); print(reply())
+PY
+)
+check "slow upload: upstream kept alive, 250" grep -q '^250' <<<"$r"
+check "slow upload: delivered" exim_wait_delivery "$W/up" inbox $((n0 + 1))
 
 # 8. tenantalign off on a server: a plain proxy
 r=$($SEND --port $((P + 6)) --login acme --mail-from bounce@acme.example "$W/spoof.eml" 2>&1)
