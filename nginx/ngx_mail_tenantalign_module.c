@@ -1494,14 +1494,29 @@ ngx_mail_tenantalign_upstream_read_body(ngx_event_t *ev)
         }
 
         if (n == NGX_ERROR || n == 0) {
-            if (!ctx->quit) {
-                ngx_log_error(NGX_LOG_INFO, u->log, 0,
-                              "tenantalign: upstream closed the connection");
-            }
-
             /* replies already in (the 221 to QUIT) still reach the client */
 
             ngx_mail_tenantalign_flush(ctx);
+
+            if (!ctx->quit && !ctx->closing) {
+                ngx_log_error(NGX_LOG_INFO, u->log, 0,
+                              "tenantalign: upstream closed the connection");
+
+                /* tell the client why, rather than drop it: nothing is lost,
+                 * the transaction was not accepted */
+
+                if (ngx_mail_tenantalign_to_client(ctx, (u_char *)
+                        "421 4.4.2 Upstream connection lost, try again later"
+                        CRLF, sizeof("421 4.4.2 Upstream connection lost, "
+                                     "try again later" CRLF) - 1)
+                    == NGX_OK)
+                {
+                    (void) ngx_mail_tenantalign_write(s->connection,
+                                                      ctx->client_send,
+                                                      &ctx->cl_out);
+                }
+            }
+
             ngx_mail_tenantalign_close(ctx);
             return;
         }
