@@ -118,8 +118,11 @@ typedef struct {
 
     u_char                     *msg;            /* the message being received */
     size_t                      msg_len, msg_cap;
-    u_char                     *pending;        /* signed, awaiting 354 */
-    size_t                      pending_len;
+    u_char                     *prefix;         /* signatures, awaiting 354 */
+    size_t                      prefix_len;
+    size_t                      send_pos;       /* message bytes sent up */
+    unsigned                    sending:1;
+    unsigned                    send_bol:1;     /* send_pos starts a line */
 
     ngx_mail_ta_slot_t          slots[NGX_MAIL_TA_SLOTS];
     ngx_uint_t                  head, count;
@@ -572,14 +575,14 @@ ngx_mail_tenantalign_cleanup(void *data)
     free(ctx->cl_out.data);
     free(ctx->up_out.data);
     free(ctx->msg);
-    free(ctx->pending);
+    free(ctx->prefix);
     free(ctx->reply.data);
     ngx_free(ctx->mail_from.data);
 
     ctx->cl_out.data = NULL;
     ctx->up_out.data = NULL;
     ctx->msg = NULL;
-    ctx->pending = NULL;
+    ctx->prefix = NULL;
     ctx->reply.data = NULL;
     ctx->mail_from.data = NULL;
 }
@@ -850,64 +853,85 @@ ngx_mail_tenantalign_command(ngx_mail_ta_ctx_t *ctx, ngx_str_t *line)
 }
 
 
-/* dot-stuff the message for the upstream, then the final dot */
+/* the signature fields (and monitor header) that go up before the message */
 
 static ngx_int_t
-ngx_mail_tenantalign_stuff(ngx_mail_ta_ctx_t *ctx, ngx_str_t *sigs,
+ngx_mail_tenantalign_prefix(ngx_mail_ta_ctx_t *ctx, ngx_str_t *sigs,
     ngx_str_t *extra)
 {
-    u_char  *p, *end, *nl;
-    size_t   len, cap;
+    size_t  cap = 0;
 
-    len = 0;
-    cap = 0;
-    ctx->pending = NULL;
+    free(ctx->prefix);
+    ctx->prefix = NULL;
+    ctx->prefix_len = 0;
 
-    if (ngx_mail_tenantalign_append(&ctx->pending, &len, &cap, sigs->data,
-                                    sigs->len) != NGX_OK
-        || ngx_mail_tenantalign_append(&ctx->pending, &len, &cap,
+    if (ngx_mail_tenantalign_append(&ctx->prefix, &ctx->prefix_len, &cap,
+                                    sigs->data, sigs->len) != NGX_OK
+        || ngx_mail_tenantalign_append(&ctx->prefix, &ctx->prefix_len, &cap,
                                        extra->data, extra->len) != NGX_OK)
     {
         return NGX_ERROR;
     }
 
-    p = ctx->msg;
-    end = ctx->msg + ctx->msg_len;
+    return NGX_OK;
+}
 
-    while (p < end) {
-        if (*p == '.'
-            && ngx_mail_tenantalign_append(&ctx->pending, &len, &cap,
-                                           (u_char *) ".", 1) != NGX_OK)
+
+/*
+ * the message goes up dot-stuffed, at most 64 KB queued at a time, so that
+ * a message in flight costs its own size and one window, not a copy
+ */
+
+#define NGX_MAIL_TA_WINDOW  65536
+
+static ngx_int_t
+ngx_mail_tenantalign_refill(ngx_mail_ta_ctx_t *ctx)
+{
+    u_char  *p, *end, *nl;
+
+    while (ctx->sending && ctx->up_out.len < NGX_MAIL_TA_WINDOW) {
+        p = ctx->msg + ctx->send_pos;
+        end = ctx->msg + ctx->msg_len;
+
+        if (p == end) {
+            if ((ctx->msg_len > 0 && ctx->msg[ctx->msg_len - 1] != LF
+                 && ngx_mail_tenantalign_to_upstream(ctx, (u_char *) CRLF, 2)
+                    != NGX_OK)
+                || ngx_mail_tenantalign_to_upstream(ctx, (u_char *) "." CRLF,
+                                                    3) != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
+
+            ctx->sending = 0;
+            free(ctx->msg);
+            ctx->msg = NULL;
+            ctx->msg_len = 0;
+            ctx->msg_cap = 0;
+            break;
+        }
+
+        if (ctx->send_bol && *p == '.'
+            && ngx_mail_tenantalign_to_upstream(ctx, (u_char *) ".", 1)
+               != NGX_OK)
         {
             return NGX_ERROR;
+        }
+
+        if ((size_t) (end - p) > NGX_MAIL_TA_WINDOW) {
+            end = p + NGX_MAIL_TA_WINDOW;
         }
 
         nl = ngx_strlchr(p, end, LF);
         nl = nl ? nl + 1 : end;
 
-        if (ngx_mail_tenantalign_append(&ctx->pending, &len, &cap, p,
-                                        nl - p) != NGX_OK)
-        {
+        if (ngx_mail_tenantalign_to_upstream(ctx, p, nl - p) != NGX_OK) {
             return NGX_ERROR;
         }
 
-        p = nl;
+        ctx->send_bol = (nl[-1] == LF);
+        ctx->send_pos += nl - p;
     }
-
-    if (ctx->msg_len > 0 && ctx->msg[ctx->msg_len - 1] != LF
-        && ngx_mail_tenantalign_append(&ctx->pending, &len, &cap,
-                                       (u_char *) CRLF, 2) != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
-    if (ngx_mail_tenantalign_append(&ctx->pending, &len, &cap,
-                                    (u_char *) "." CRLF, 3) != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
-    ctx->pending_len = len;
 
     return NGX_OK;
 }
@@ -993,7 +1017,7 @@ ngx_mail_tenantalign_message(ngx_mail_ta_ctx_t *ctx, ngx_uint_t too_big)
                                  CRLF, v->reason) - (u_char *) reply;
     }
 
-    if (ngx_mail_tenantalign_stuff(ctx, &sigs, &extra) != NGX_OK) {
+    if (ngx_mail_tenantalign_prefix(ctx, &sigs, &extra) != NGX_OK) {
         ta_txn_free(t);
         (void) ngx_mail_tenantalign_local_str(ctx,
                   "451 4.3.0 tenantalign: out of memory" CRLF);
@@ -1013,8 +1037,7 @@ ngx_mail_tenantalign_message(ngx_mail_ta_ctx_t *ctx, ngx_uint_t too_big)
         return;
     }
 
-    ctx->msg_len = 0;
-    return;
+    return;         /* the message stays in ctx->msg until it has gone up */
 
 refused:
 
@@ -1032,6 +1055,38 @@ refused:
     {
         ngx_mail_tenantalign_close(ctx);
     }
+}
+
+
+/*
+ * the message as it arrives: the buffer grows in 64 KB steps (large
+ * reallocations remap pages rather than copy), so it holds the message and
+ * at most 64 KB more
+ */
+
+static ngx_int_t
+ngx_mail_tenantalign_msg_append(ngx_mail_ta_ctx_t *ctx, u_char *p, size_t n)
+{
+    u_char  *np;
+    size_t   cap;
+
+    if (ctx->msg_len + n > ctx->msg_cap) {
+        cap = (ctx->msg_len + n + NGX_MAIL_TA_WINDOW - 1)
+              & ~((size_t) NGX_MAIL_TA_WINDOW - 1);
+
+        np = realloc(ctx->msg, cap);
+        if (np == NULL) {
+            return NGX_ERROR;
+        }
+
+        ctx->msg = np;
+        ctx->msg_cap = cap;
+    }
+
+    ngx_memcpy(ctx->msg + ctx->msg_len, p, n);
+    ctx->msg_len += n;
+
+    return NGX_OK;
 }
 
 
@@ -1065,9 +1120,8 @@ ngx_mail_tenantalign_process(ngx_mail_ta_ctx_t *ctx)
             break;
 
         case TA_SMTP_CONTENT:
-            if (ngx_mail_tenantalign_append(&ctx->msg, &ctx->msg_len,
-                                            &ctx->msg_cap,
-                                            (u_char *) ev.line, ev.len)
+            if (ngx_mail_tenantalign_msg_append(ctx, (u_char *) ev.line,
+                                                ev.len)
                 != NGX_OK)
             {
                 ngx_mail_tenantalign_close(ctx);
@@ -1187,24 +1241,28 @@ ngx_mail_tenantalign_upstream_reply(ngx_mail_ta_ctx_t *ctx, ngx_str_t *text)
 
         case slot_up_data:
             if (code == 354) {
-                if (ngx_mail_tenantalign_to_upstream(ctx, ctx->pending,
-                                                     ctx->pending_len)
+                if (ngx_mail_tenantalign_to_upstream(ctx, ctx->prefix,
+                                                     ctx->prefix_len)
                     != NGX_OK)
                 {
                     ngx_mail_tenantalign_close(ctx);
                     return;
                 }
 
-                free(ctx->pending);
-                ctx->pending = NULL;
+                free(ctx->prefix);
+                ctx->prefix = NULL;
+                ctx->sending = 1;
+                ctx->send_pos = 0;
+                ctx->send_bol = 1;
                 slot->type = slot_final;
                 return;
             }
 
             /* the upstream refused DATA: that is the message's reply */
 
-            free(ctx->pending);
-            ctx->pending = NULL;
+            free(ctx->prefix);
+            ctx->prefix = NULL;
+            ctx->msg_len = 0;
             break;
 
         default:
@@ -1324,12 +1382,26 @@ ngx_mail_tenantalign_flush(ngx_mail_ta_ctx_t *ctx)
     }
 
     if (ngx_mail_tenantalign_write(c, ctx->client_send, &ctx->cl_out)
-        != NGX_OK
-        || (u && ngx_mail_tenantalign_write(u, ctx->upstream_send,
-                                            &ctx->up_out) != NGX_OK))
+        != NGX_OK)
     {
         ngx_mail_tenantalign_close(ctx);
         return;
+    }
+
+    /* the upstream: the queue, refilled from the message as it drains */
+
+    while (u) {
+        if (ngx_mail_tenantalign_refill(ctx) != NGX_OK
+            || ngx_mail_tenantalign_write(u, ctx->upstream_send, &ctx->up_out)
+               != NGX_OK)
+        {
+            ngx_mail_tenantalign_close(ctx);
+            return;
+        }
+
+        if (ctx->up_out.len > 0 || !ctx->sending) {
+            break;      /* the socket is full, or nothing more to send */
+        }
     }
 
     /* QUIT answered, or the client gone with nothing left to do: close */

@@ -107,6 +107,21 @@ r=$($SEND --port $((P + 3)) --login acme --mail-from bounce@acme.example "$W/big
 diag "size limit reply: $r"
 check "size limit: 552" grep -q "^0 DATA 552 5.3.4" <<<"$r"
 
+# 6b. a 3 MB message goes up in 64 KB windows: delivered intact, signature valid
+n0=$(delivered)
+{ printf 'From: news@acme.example\r\nSubject: large\r\nMessage-ID: <large@acme.example>\r\n\r\n'
+  for i in $(seq 40000); do printf '.line %05d of a large message, some text to fill it up to size\r\n' "$i"; done; } >"$W/large.eml"
+r=$($SEND --port "$P" --login acme --mail-from bounce@acme.example "$W/large.eml" 2>&1)
+check "3 MB message: 250" grep -q '^0 DATA 250' <<<"$r"
+if exim_wait_delivery "$W/up" inbox $((n0 + 1)); then
+    f=$(ls -t "$INBOX"/new/* | head -1)
+    sed 's/$/\r/' "$f" >"$W/large-delivered.eml"
+    check "3 MB message: every line arrived, dots intact" bash -c '[ "$(grep -c "^\.line " "$1")" -eq 40000 ]' _ "$W/large-delivered.eml"
+    check "3 MB message: dkimpy verifies" "$D/verify_dkimpy.py" "$W/dns" "$W/large-delivered.eml"
+else
+    fail "3 MB message: delivered"
+fi
+
 # 7. our faults: 451, nginx keeps running
 r=$($SEND --port $((P + 4)) --login acme --mail-from bounce@acme.example "$W/ok.eml" 2>&1)
 check "missing store: 451 at MAIL" grep -q '^0 MAIL 451 4.7.0 tenant store unavailable' <<<"$r"
