@@ -24,6 +24,7 @@
 #include <ngx_mail.h>
 
 #include "ta_engine.h"
+#include "ta_keys.h"
 #include "ta_reply.h"
 #include "ta_smtp_stream.h"
 
@@ -41,6 +42,7 @@ typedef struct {
     ngx_str_t                   store;
     size_t                      max_message_size;
     size_t                      buffer_size;
+    ngx_path_t                 *temp_path;
     ngx_msec_t                  timeout;
     ngx_msec_t                  upstream_keepalive;
 
@@ -77,6 +79,7 @@ typedef struct {
     ngx_uint_t                  cmd;
     ngx_uint_t                  done;
     ngx_str_t                   text;
+    u_char                     *mem;            /* text's allocation */
 } ngx_mail_ta_slot_t;
 
 
@@ -116,11 +119,32 @@ typedef struct {
     ngx_mail_ta_out_t           cl_out;         /* to the client */
     ngx_mail_ta_out_t           up_out;         /* to the upstream */
 
-    u_char                     *msg;            /* the message being received */
+    /*
+     * The message: its first buffer_size octets (and always the whole
+     * header section) in memory, the rest in an unlinked temp file. The
+     * core sees it as it arrives: the header section once complete, then
+     * the body in pieces, so the decision and the body hash are ready at
+     * the final dot.
+     */
+
+    u_char                     *msg;
     size_t                      msg_len, msg_cap;
+    ngx_pool_t                 *spill_pool;     /* owns the temp file */
+    ngx_file_t                 *spill;
+    off_t                       spill_len;
+    u_char                     *win;            /* temp file read back */
+    off_t                       win_off;
+    size_t                      win_len;
+    u_char                      last;           /* the last octet */
+
+    ta_txn_t                   *txn;
+    ngx_uint_t                  eoh;            /* CRLF CRLF matched so far */
+    const char                 *fault;          /* ours: 451 at the end */
+    unsigned                    decided:1;      /* refused at the header */
+
     u_char                     *prefix;         /* signatures, awaiting 354 */
     size_t                      prefix_len;
-    size_t                      send_pos;       /* message bytes sent up */
+    off_t                       send_pos;       /* message octets sent up */
     unsigned                    sending:1;
     unsigned                    send_bol:1;     /* send_pos starts a line */
 
@@ -156,6 +180,8 @@ static void ngx_mail_tenantalign_finalize(ngx_mail_ta_ctx_t *ctx);
 static void ngx_mail_tenantalign_run(ngx_event_t *ev,
     ngx_event_handler_pt body);
 static void ngx_mail_tenantalign_cleanup(void *data);
+static void ngx_mail_tenantalign_engine_close(void *data);
+static void ngx_mail_tenantalign_msg_free(ngx_mail_ta_ctx_t *ctx);
 
 
 static ngx_conf_enum_t  ngx_mail_tenantalign_modes[] = {
@@ -196,6 +222,13 @@ static ngx_command_t  ngx_mail_tenantalign_commands[] = {
       offsetof(ngx_mail_tenantalign_srv_conf_t, buffer_size),
       NULL },
 
+    { ngx_string("tenantalign_temp_path"),
+      NGX_MAIL_MAIN_CONF|NGX_MAIL_SRV_CONF|NGX_CONF_TAKE1234,
+      ngx_conf_set_path_slot,
+      NGX_MAIL_SRV_CONF_OFFSET,
+      offsetof(ngx_mail_tenantalign_srv_conf_t, temp_path),
+      NULL },
+
     { ngx_string("tenantalign_upstream_keepalive"),
       NGX_MAIL_MAIN_CONF|NGX_MAIL_SRV_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_msec_slot,
@@ -211,6 +244,11 @@ static ngx_command_t  ngx_mail_tenantalign_commands[] = {
       NULL },
 
       ngx_null_command
+};
+
+
+static ngx_path_init_t  ngx_mail_tenantalign_temp_path = {
+    ngx_string("/var/lib/nginx/tenantalign"), { 0, 0, 0 }
 };
 
 
@@ -277,6 +315,14 @@ ngx_mail_tenantalign_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_size_value(conf->buffer_size, prev->buffer_size,
                               1024 * 1024);
     ngx_conf_merge_msec_value(conf->timeout, prev->timeout, 300000);
+
+    if (ngx_conf_merge_path_value(cf, &conf->temp_path, prev->temp_path,
+                                  &ngx_mail_tenantalign_temp_path)
+        != NGX_CONF_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
     ngx_conf_merge_msec_value(conf->upstream_keepalive,
                               prev->upstream_keepalive, 60000);
 
@@ -473,12 +519,23 @@ static ngx_int_t
 ngx_mail_tenantalign_engine(ngx_mail_tenantalign_srv_conf_t *tcf,
     ngx_log_t *log)
 {
-    char              err[512], *path;
-    ta_engine_conf_t  ec;
+    char                *err, *path;
+    ta_engine_conf_t     ec;
+    ngx_pool_cleanup_t  *cln;
 
     if (tcf->engine) {
         return NGX_OK;
     }
+
+    /* the worker's cycle pool closes the engine when the worker exits */
+
+    cln = ngx_pool_cleanup_add(ngx_cycle->pool, 512);
+    if (cln == NULL) {
+        return NGX_ERROR;
+    }
+
+    err = cln->data;
+    err[0] = '\0';
 
     path = ngx_alloc(tcf->store.len + 1, log);
     if (path == NULL) {
@@ -493,7 +550,7 @@ ngx_mail_tenantalign_engine(ngx_mail_tenantalign_srv_conf_t *tcf,
     ec.eol = TA_EOL_CRLF;
     ec.mode = tcf->mode == NGX_MAIL_TA_MONITOR ? TA_MONITOR : TA_ENFORCE;
 
-    if (ta_engine_open(&ec, &tcf->engine, err, sizeof(err)) != TA_OK) {
+    if (ta_engine_open(&ec, &tcf->engine, err, 512) != TA_OK) {
         ngx_log_error(NGX_LOG_ALERT, log, 0, "tenantalign: %s", err);
         ngx_free(path);
         return NGX_ERROR;
@@ -506,7 +563,22 @@ ngx_mail_tenantalign_engine(ngx_mail_tenantalign_srv_conf_t *tcf,
 
     ngx_free(path);
 
+    cln->handler = ngx_mail_tenantalign_engine_close;
+    cln->data = tcf;
+
     return NGX_OK;
+}
+
+
+static void
+ngx_mail_tenantalign_engine_close(void *data)
+{
+    ngx_mail_tenantalign_srv_conf_t  *tcf = data;
+
+    ta_engine_close(tcf->engine);
+    tcf->engine = NULL;
+
+    ta_keys_flush();        /* the cache is the process's, in our .so */
 }
 
 
@@ -572,17 +644,23 @@ ngx_mail_tenantalign_cleanup(void *data)
 {
     ngx_mail_ta_ctx_t  *ctx = data;
 
+    ngx_uint_t  i;
+
+    ngx_mail_tenantalign_msg_free(ctx);
+
+    for (i = 0; i < ctx->count; i++) {
+        ngx_free(ctx->slots[(ctx->head + i) % NGX_MAIL_TA_SLOTS].mem);
+    }
+
+    ctx->count = 0;
+
     free(ctx->cl_out.data);
     free(ctx->up_out.data);
-    free(ctx->msg);
-    free(ctx->prefix);
     free(ctx->reply.data);
     ngx_free(ctx->mail_from.data);
 
     ctx->cl_out.data = NULL;
     ctx->up_out.data = NULL;
-    ctx->msg = NULL;
-    ctx->prefix = NULL;
     ctx->reply.data = NULL;
     ctx->mail_from.data = NULL;
 }
@@ -656,6 +734,32 @@ ngx_mail_tenantalign_slot(ngx_mail_ta_ctx_t *ctx, ngx_uint_t type,
 }
 
 
+/*
+ * reply texts are allocated per slot and freed once sent, so a session of
+ * many transactions does not grow its connection's pool
+ */
+
+static ngx_int_t
+ngx_mail_tenantalign_slot_text(ngx_mail_ta_ctx_t *ctx,
+    ngx_mail_ta_slot_t *slot, u_char *text, size_t len)
+{
+    u_char  *p;
+
+    p = ngx_alloc(len + 1, ctx->session->connection->log);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_free(slot->mem);
+    slot->mem = p;
+    slot->text.data = p;
+    slot->text.len = len;
+    ngx_memcpy(p, text, len);
+
+    return NGX_OK;
+}
+
+
 #define ngx_mail_tenantalign_local_str(ctx, text)                            \
     ngx_mail_tenantalign_local(ctx, text, sizeof(text) - 1)
 
@@ -671,16 +775,9 @@ ngx_mail_tenantalign_local(ngx_mail_ta_ctx_t *ctx, const char *text,
         return NGX_ERROR;
     }
 
-    slot->text.data = ngx_pnalloc(ctx->session->connection->pool, len);
-    if (slot->text.data == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_memcpy(slot->text.data, text, len);
-    slot->text.len = len;
     slot->done = 1;
 
-    return NGX_OK;
+    return ngx_mail_tenantalign_slot_text(ctx, slot, (u_char *) text, len);
 }
 
 
@@ -689,7 +786,7 @@ ngx_mail_tenantalign_reset(ngx_mail_ta_ctx_t *ctx)
 {
     ctx->mail_ok = 0;
     ctx->rcpts = 0;
-    ctx->msg_len = 0;
+    ngx_mail_tenantalign_msg_free(ctx);
 }
 
 
@@ -853,6 +950,214 @@ ngx_mail_tenantalign_command(ngx_mail_ta_ctx_t *ctx, ngx_str_t *line)
 }
 
 
+/* the message, its temp file and its decision: gone at transaction end */
+
+static void
+ngx_mail_tenantalign_msg_free(ngx_mail_ta_ctx_t *ctx)
+{
+    free(ctx->msg);
+    ctx->msg = NULL;
+    ctx->msg_len = 0;
+    ctx->msg_cap = 0;
+
+    if (ctx->spill_pool) {
+        ngx_destroy_pool(ctx->spill_pool);      /* closes the file */
+        ctx->spill_pool = NULL;
+        ctx->spill = NULL;
+    }
+
+    ctx->spill_len = 0;
+
+    if (ctx->win) {
+        ngx_free(ctx->win);
+        ctx->win = NULL;
+    }
+
+    ctx->win_off = 0;
+    ctx->win_len = 0;
+    ctx->last = 0;
+
+    ta_txn_free(ctx->txn);
+    ctx->txn = NULL;
+    ctx->eoh = 2;           /* the message starts as if after a CRLF */
+    ctx->fault = NULL;
+    ctx->decided = 0;
+
+    free(ctx->prefix);
+    ctx->prefix = NULL;
+    ctx->prefix_len = 0;
+    ctx->sending = 0;
+}
+
+
+/*
+ * the memory part grows in 64 KB steps (large reallocations remap pages
+ * rather than copy), so it holds its octets and at most 64 KB more
+ */
+
+#define NGX_MAIL_TA_WINDOW  65536
+
+static ngx_int_t
+ngx_mail_tenantalign_msg_append(ngx_mail_ta_ctx_t *ctx, u_char *p, size_t n)
+{
+    u_char  *np;
+    size_t   cap;
+
+    if (ctx->msg_len + n > ctx->msg_cap) {
+        cap = (ctx->msg_len + n + NGX_MAIL_TA_WINDOW - 1)
+              & ~((size_t) NGX_MAIL_TA_WINDOW - 1);
+
+        np = realloc(ctx->msg, cap);
+        if (np == NULL) {
+            return NGX_ERROR;
+        }
+
+        ctx->msg = np;
+        ctx->msg_cap = cap;
+    }
+
+    ngx_memcpy(ctx->msg + ctx->msg_len, p, n);
+    ctx->msg_len += n;
+
+    return NGX_OK;
+}
+
+
+/* content beyond tenantalign_buffer_size: to an unlinked temp file */
+
+static ngx_int_t
+ngx_mail_tenantalign_spill(ngx_mail_ta_ctx_t *ctx, u_char *p, size_t n)
+{
+    ngx_log_t   *log;
+    ngx_pool_t  *pool;
+    ngx_file_t  *file;
+
+    if (ctx->spill == NULL) {
+        log = ctx->session->connection->log;
+
+        /* a pool per file: destroying it closes the file, session or not */
+
+        pool = ngx_create_pool(512, log);
+        if (pool == NULL) {
+            return NGX_ERROR;
+        }
+
+        file = ngx_pcalloc(pool, sizeof(ngx_file_t));
+        if (file == NULL) {
+            ngx_destroy_pool(pool);
+            return NGX_ERROR;
+        }
+
+        file->fd = NGX_INVALID_FILE;
+        file->log = log;
+
+        if (ngx_create_temp_file(file, ctx->conf->temp_path, pool, 0, 0,
+                                 0600)
+            != NGX_OK)
+        {
+            ngx_destroy_pool(pool);
+            return NGX_ERROR;
+        }
+
+        ctx->spill_pool = pool;
+        ctx->spill = file;
+    }
+
+    if (ngx_write_file(ctx->spill, p, n, ctx->spill_len) != (ssize_t) n) {
+        return NGX_ERROR;
+    }
+
+    ctx->spill_len += n;
+
+    return NGX_OK;
+}
+
+
+/* the header section is complete: the core decides on it */
+
+static void
+ngx_mail_tenantalign_header(ngx_mail_ta_ctx_t *ctx, size_t hlen)
+{
+    ngx_mail_session_t  *s;
+    const ta_verdict_t  *v;
+
+    s = ctx->session;
+
+    ctx->txn = ta_txn_new(ctx->conf->engine,
+                          ta_str((char *) s->login.data, s->login.len),
+                          ta_str((char *) ctx->mail_from.data,
+                                 ctx->mail_from.len));
+
+    v = ta_txn_header(ctx->txn, ctx->msg ? (char *) ctx->msg : "", hlen);
+
+    if (v->action != TA_ACCEPT) {
+        /* final: the rest of the message is read and dropped */
+        ctx->decided = 1;
+        free(ctx->msg);
+        ctx->msg = NULL;
+        ctx->msg_len = 0;
+        ctx->msg_cap = 0;
+        return;
+    }
+
+    ta_txn_body(ctx->txn, (char *) ctx->msg + hlen, ctx->msg_len - hlen);
+}
+
+
+/* one piece of content as it arrives */
+
+static ngx_int_t
+ngx_mail_tenantalign_content(ngx_mail_ta_ctx_t *ctx, u_char *p, size_t n)
+{
+    size_t         i, from;
+    static u_char  eoh[] = CRLF CRLF;
+
+    if (ctx->decided || ctx->fault || n == 0) {
+        return NGX_OK;
+    }
+
+    ctx->last = p[n - 1];
+
+    if (ctx->txn == NULL) {
+
+        /* the header section stays in memory, whatever its size */
+
+        from = ctx->msg_len;
+
+        if (ngx_mail_tenantalign_msg_append(ctx, p, n) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        for (i = from; i < ctx->msg_len; i++) {
+            if (ctx->msg[i] == eoh[ctx->eoh]) {
+                if (++ctx->eoh == 4) {
+                    ngx_mail_tenantalign_header(ctx, i + 1);
+                    break;
+                }
+
+            } else {
+                ctx->eoh = (ctx->msg[i] == CR);
+            }
+        }
+
+        return NGX_OK;
+    }
+
+    ta_txn_body(ctx->txn, (char *) p, n);
+
+    if (ctx->spill == NULL && ctx->msg_len + n <= ctx->conf->buffer_size) {
+        return ngx_mail_tenantalign_msg_append(ctx, p, n);
+    }
+
+    if (ngx_mail_tenantalign_spill(ctx, p, n) != NGX_OK) {
+        ctx->fault = "451 4.3.0 tenantalign: cannot write the temporary file"
+                     CRLF;
+    }
+
+    return NGX_OK;
+}
+
+
 /* the signature fields (and monitor header) that go up before the message */
 
 static ngx_int_t
@@ -878,23 +1183,22 @@ ngx_mail_tenantalign_prefix(ngx_mail_ta_ctx_t *ctx, ngx_str_t *sigs,
 
 
 /*
- * the message goes up dot-stuffed, at most 64 KB queued at a time, so that
- * a message in flight costs its own size and one window, not a copy
+ * The message goes up dot-stuffed, at most 64 KB queued at a time, from
+ * memory and then from the temp file read back in 64 KB windows: a message
+ * in flight costs its memory part and a window or two, never a copy.
  */
-
-#define NGX_MAIL_TA_WINDOW  65536
 
 static ngx_int_t
 ngx_mail_tenantalign_refill(ngx_mail_ta_ctx_t *ctx)
 {
+    off_t    off, left;
     u_char  *p, *end, *nl;
+    ssize_t  n;
 
     while (ctx->sending && ctx->up_out.len < NGX_MAIL_TA_WINDOW) {
-        p = ctx->msg + ctx->send_pos;
-        end = ctx->msg + ctx->msg_len;
 
-        if (p == end) {
-            if ((ctx->msg_len > 0 && ctx->msg[ctx->msg_len - 1] != LF
+        if (ctx->send_pos == (off_t) ctx->msg_len + ctx->spill_len) {
+            if ((ctx->send_pos > 0 && ctx->last != LF
                  && ngx_mail_tenantalign_to_upstream(ctx, (u_char *) CRLF, 2)
                     != NGX_OK)
                 || ngx_mail_tenantalign_to_upstream(ctx, (u_char *) "." CRLF,
@@ -903,12 +1207,42 @@ ngx_mail_tenantalign_refill(ngx_mail_ta_ctx_t *ctx)
                 return NGX_ERROR;
             }
 
-            ctx->sending = 0;
-            free(ctx->msg);
-            ctx->msg = NULL;
-            ctx->msg_len = 0;
-            ctx->msg_cap = 0;
+            ngx_mail_tenantalign_msg_free(ctx);
             break;
+        }
+
+        if (ctx->send_pos < (off_t) ctx->msg_len) {
+            p = ctx->msg + ctx->send_pos;
+            end = ctx->msg + ctx->msg_len;
+
+        } else {
+            off = ctx->send_pos - (off_t) ctx->msg_len;
+
+            if (off < ctx->win_off
+                || off >= ctx->win_off + (off_t) ctx->win_len)
+            {
+                if (ctx->win == NULL) {
+                    ctx->win = ngx_alloc(NGX_MAIL_TA_WINDOW,
+                                         ctx->session->connection->log);
+                    if (ctx->win == NULL) {
+                        return NGX_ERROR;
+                    }
+                }
+
+                left = ngx_min(ctx->spill_len - off,
+                               (off_t) NGX_MAIL_TA_WINDOW);
+
+                n = ngx_read_file(ctx->spill, ctx->win, (size_t) left, off);
+                if (n != (ssize_t) left) {
+                    return NGX_ERROR;
+                }
+
+                ctx->win_off = off;
+                ctx->win_len = n;
+            }
+
+            p = ctx->win + (off - ctx->win_off);
+            end = ctx->win + ctx->win_len;
         }
 
         if (ctx->send_bol && *p == '.'
@@ -918,7 +1252,7 @@ ngx_mail_tenantalign_refill(ngx_mail_ta_ctx_t *ctx)
             return NGX_ERROR;
         }
 
-        if ((size_t) (end - p) > NGX_MAIL_TA_WINDOW) {
+        if (end - p > NGX_MAIL_TA_WINDOW) {
             end = p + NGX_MAIL_TA_WINDOW;
         }
 
@@ -937,37 +1271,15 @@ ngx_mail_tenantalign_refill(ngx_mail_ta_ctx_t *ctx)
 }
 
 
-static size_t
-ngx_mail_tenantalign_header_len(u_char *msg, size_t len)
-{
-    size_t  i;
-
-    if (len >= 2 && msg[0] == CR && msg[1] == LF) {
-        return 2;
-    }
-
-    for (i = 0; i + 3 < len; i++) {
-        if (msg[i] == CR && msg[i + 1] == LF && msg[i + 2] == CR
-            && msg[i + 3] == LF)
-        {
-            return i + 4;
-        }
-    }
-
-    return len;
-}
-
-
-/* the message is complete: decide, sign, forward or refuse */
+/* the final dot: the decision, then forward or refuse */
 
 static void
 ngx_mail_tenantalign_message(ngx_mail_ta_ctx_t *ctx, ngx_uint_t too_big)
 {
     char                 reply[1024], line[1024];
-    size_t               n, hlen;
+    size_t               n;
     ngx_str_t            sigs, extra;
     ta_str_t             tsigs;
-    ta_txn_t            *t;
     ngx_mail_session_t  *s;
     ngx_mail_ta_slot_t  *slot;
     const ta_verdict_t  *v;
@@ -981,27 +1293,30 @@ ngx_mail_tenantalign_message(ngx_mail_ta_ctx_t *ctx, ngx_uint_t too_big)
         goto refused;
     }
 
-    t = ta_txn_new(ctx->conf->engine,
-                   ta_str((char *) s->login.data, s->login.len),
-                   ta_str((char *) ctx->mail_from.data, ctx->mail_from.len));
+    if (ctx->fault) {
+        ngx_log_error(NGX_LOG_ERR, s->connection->log, 0,
+                      "tenantalign: %s", ctx->fault);
+        (void) ngx_mail_tenantalign_local(ctx, ctx->fault,
+                                          ngx_strlen(ctx->fault));
+        goto refused;
+    }
 
-    hlen = ngx_mail_tenantalign_header_len(ctx->msg, ctx->msg_len);
-    v = ta_txn_header(t, (char *) ctx->msg, hlen);
+    if (ctx->txn == NULL && !ctx->decided) {
+        /* no empty line: the whole message is its header section */
+        ngx_mail_tenantalign_header(ctx, ctx->msg_len);
+    }
 
     tsigs = ta_str("", 0);
 
-    if (v->action == TA_ACCEPT) {
-        ta_txn_body(t, (char *) ctx->msg + hlen, ctx->msg_len - hlen);
-        v = ta_txn_finish(t, &tsigs);
-    }
+    v = ctx->decided ? ta_txn_verdict(ctx->txn)
+                     : ta_txn_finish(ctx->txn, &tsigs);
 
-    ta_txn_log(t, line, sizeof(line));
+    ta_txn_log(ctx->txn, line, sizeof(line));
     ngx_log_error(NGX_LOG_NOTICE, s->connection->log, 0, "tenantalign: %s",
                   line);
 
     if (v->action != TA_ACCEPT) {
         n = ta_reply_format(v, "\r\n", reply, sizeof(reply));
-        ta_txn_free(t);
         (void) ngx_mail_tenantalign_local(ctx, reply, n);
         goto refused;
     }
@@ -1018,13 +1333,13 @@ ngx_mail_tenantalign_message(ngx_mail_ta_ctx_t *ctx, ngx_uint_t too_big)
     }
 
     if (ngx_mail_tenantalign_prefix(ctx, &sigs, &extra) != NGX_OK) {
-        ta_txn_free(t);
         (void) ngx_mail_tenantalign_local_str(ctx,
                   "451 4.3.0 tenantalign: out of memory" CRLF);
         goto refused;
     }
 
-    ta_txn_free(t);
+    ta_txn_free(ctx->txn);
+    ctx->txn = NULL;
 
     /* DATA upstream now; the message only after its 354 */
 
@@ -1037,13 +1352,12 @@ ngx_mail_tenantalign_message(ngx_mail_ta_ctx_t *ctx, ngx_uint_t too_big)
         return;
     }
 
-    return;         /* the message stays in ctx->msg until it has gone up */
+    return;         /* the message stays until it has gone up */
 
 refused:
 
     /* the upstream still holds MAIL and RCPT: a hidden RSET */
 
-    ctx->msg_len = 0;
     ctx->paused = 0;
     ngx_mail_tenantalign_reset(ctx);
 
@@ -1055,38 +1369,6 @@ refused:
     {
         ngx_mail_tenantalign_close(ctx);
     }
-}
-
-
-/*
- * the message as it arrives: the buffer grows in 64 KB steps (large
- * reallocations remap pages rather than copy), so it holds the message and
- * at most 64 KB more
- */
-
-static ngx_int_t
-ngx_mail_tenantalign_msg_append(ngx_mail_ta_ctx_t *ctx, u_char *p, size_t n)
-{
-    u_char  *np;
-    size_t   cap;
-
-    if (ctx->msg_len + n > ctx->msg_cap) {
-        cap = (ctx->msg_len + n + NGX_MAIL_TA_WINDOW - 1)
-              & ~((size_t) NGX_MAIL_TA_WINDOW - 1);
-
-        np = realloc(ctx->msg, cap);
-        if (np == NULL) {
-            return NGX_ERROR;
-        }
-
-        ctx->msg = np;
-        ctx->msg_cap = cap;
-    }
-
-    ngx_memcpy(ctx->msg + ctx->msg_len, p, n);
-    ctx->msg_len += n;
-
-    return NGX_OK;
 }
 
 
@@ -1120,8 +1402,7 @@ ngx_mail_tenantalign_process(ngx_mail_ta_ctx_t *ctx)
             break;
 
         case TA_SMTP_CONTENT:
-            if (ngx_mail_tenantalign_msg_append(ctx, (u_char *) ev.line,
-                                                ev.len)
+            if (ngx_mail_tenantalign_content(ctx, (u_char *) ev.line, ev.len)
                 != NGX_OK)
             {
                 ngx_mail_tenantalign_close(ctx);
@@ -1156,25 +1437,26 @@ ngx_mail_tenantalign_process(ngx_mail_ta_ctx_t *ctx)
 
 /* keep only the EHLO capabilities a tenant may use after AUTH */
 
-static void
-ngx_mail_tenantalign_filter_ehlo(ngx_mail_ta_ctx_t *ctx, ngx_str_t *text)
+static ngx_int_t
+ngx_mail_tenantalign_filter_ehlo(ngx_mail_ta_ctx_t *ctx,
+    ngx_mail_ta_slot_t *slot, ngx_str_t *text)
 {
     u_char      *p, *end, *nl, *out, *last_line;
+    size_t       len;
     ngx_uint_t   i;
     static const char *const drop[] = {
         "CHUNKING", "BINARYMIME", "STARTTLS", "AUTH", "XCLIENT", "XFORWARD",
         "SIZE", NULL
     };
 
-    out = ngx_pnalloc(ctx->session->connection->pool, text->len + 64);
+    out = ngx_alloc(text->len + 64, ctx->session->connection->log);
     if (out == NULL) {
-        return;
+        return NGX_ERROR;
     }
 
     p = text->data;
     end = text->data + text->len;
-    last_line = NULL;
-    text->len = 0;
+    len = 0;
 
     for (i = 0; p < end; i++, p = nl) {
         nl = ngx_strlchr(p, end, LF);
@@ -1198,18 +1480,22 @@ ngx_mail_tenantalign_filter_ehlo(ngx_mail_ta_ctx_t *ctx, ngx_str_t *text)
             }
         }
 
-        last_line = out + text->len;
-        text->len = ngx_cpymem(out + text->len, p, nl - p) - out;
+        last_line = out + len;
+        len = ngx_cpymem(out + len, p, nl - p) - out;
         last_line[3] = '-';
     }
 
-    /* our own SIZE, the limit the module enforces */
+    /* our own SIZE, the limit the module enforces, ends the reply */
 
-    last_line = out + text->len;
-    text->len = ngx_sprintf(out + text->len, "250 SIZE %uz" CRLF,
-                            ctx->conf->max_message_size) - out;
-    (void) last_line;
-    text->data = out;
+    len = ngx_sprintf(out + len, "250 SIZE %uz" CRLF,
+                      ctx->conf->max_message_size) - out;
+
+    ngx_free(slot->mem);
+    slot->mem = out;
+    slot->text.data = out;
+    slot->text.len = len;
+
+    return NGX_OK;
 }
 
 
@@ -1218,6 +1504,7 @@ ngx_mail_tenantalign_filter_ehlo(ngx_mail_ta_ctx_t *ctx, ngx_str_t *text)
 static void
 ngx_mail_tenantalign_upstream_reply(ngx_mail_ta_ctx_t *ctx, ngx_str_t *text)
 {
+    ngx_int_t            rc;
     ngx_uint_t           i, code;
     ngx_mail_ta_slot_t  *slot;
 
@@ -1260,29 +1547,27 @@ ngx_mail_tenantalign_upstream_reply(ngx_mail_ta_ctx_t *ctx, ngx_str_t *text)
 
             /* the upstream refused DATA: that is the message's reply */
 
-            free(ctx->prefix);
-            ctx->prefix = NULL;
-            ctx->msg_len = 0;
+            ngx_mail_tenantalign_msg_free(ctx);
             break;
 
         default:
             break;
         }
 
-        slot->text.data = ngx_pnalloc(ctx->session->connection->pool,
-                                      text->len);
-        if (slot->text.data == NULL) {
+        if (slot->cmd == cmd_ehlo && code == 250) {
+            rc = ngx_mail_tenantalign_filter_ehlo(ctx, slot, text);
+
+        } else {
+            rc = ngx_mail_tenantalign_slot_text(ctx, slot, text->data,
+                                                text->len);
+        }
+
+        if (rc != NGX_OK) {
             ngx_mail_tenantalign_close(ctx);
             return;
         }
 
-        ngx_memcpy(slot->text.data, text->data, text->len);
-        slot->text.len = text->len;
         slot->done = 1;
-
-        if (slot->cmd == cmd_ehlo && code == 250) {
-            ngx_mail_tenantalign_filter_ehlo(ctx, &slot->text);
-        }
 
         if (slot->cmd == cmd_mail) {
             ctx->mail_ok = (code / 100 == 2);
@@ -1354,7 +1639,7 @@ ngx_mail_tenantalign_flush(ngx_mail_ta_ctx_t *ctx)
                             "354 End data with <CR><LF>.<CR><LF>" CRLF);
                 ta_smtp_start_data(ctx->stream);
                 ctx->in_message = 1;
-                ctx->msg_len = 0;
+                ngx_mail_tenantalign_msg_free(ctx);
 
             } else {
                 ngx_str_set(&slot->text,
@@ -1376,6 +1661,9 @@ ngx_mail_tenantalign_flush(ngx_mail_ta_ctx_t *ctx)
             ngx_mail_tenantalign_close(ctx);
             return;
         }
+
+        ngx_free(slot->mem);
+        slot->mem = NULL;
 
         ctx->head = (ctx->head + 1) % NGX_MAIL_TA_SLOTS;
         ctx->count--;

@@ -29,6 +29,7 @@ mail {
     smtp_capabilities "SIZE 52428800" 8BITMIME PIPELINING;
     tenantalign $mode;
     tenantalign_store $store;
+    tenantalign_temp_path $dir/temp;
     $extra
     server {
         listen 127.0.0.1:$port;

@@ -32,7 +32,10 @@ EXTRA="
     server { listen 127.0.0.1:$((P + 5)); protocol smtp; starttls on;
              ssl_certificate $W/tls.crt; ssl_certificate_key $W/tls.key; }
     server { listen 127.0.0.1:$((P + 6)); protocol smtp; tenantalign off; }
-    server { listen 127.0.0.1:$((P + 7)); protocol smtp; tenantalign_upstream_keepalive 1s; }"
+    server { listen 127.0.0.1:$((P + 7)); protocol smtp; tenantalign_upstream_keepalive 1s; }
+    server { listen 127.0.0.1:$((P + 8)); protocol smtp; tenantalign_buffer_size 64k; }
+    server { listen 127.0.0.1:$((P + 9)); protocol smtp; tenantalign_buffer_size 4k;
+             tenantalign_temp_path $W/n/temp-ro; }"
 nginx_setup "$W/n" "$P" $((P + 20)) "$STORE" enforce "$EXTRA"
 nginx_start "$W/n" || { fail "nginx with the module started"; cat "$W/n/logs/error.log" | tail -5; finish; }
 ok "stock nginx with ngx_mail_tenantalign_module started on 127.0.0.1:$P"
@@ -107,20 +110,33 @@ r=$($SEND --port $((P + 3)) --login acme --mail-from bounce@acme.example "$W/big
 diag "size limit reply: $r"
 check "size limit: 552" grep -q "^0 DATA 552 5.3.4" <<<"$r"
 
-# 6b. a 3 MB message goes up in 64 KB windows: delivered intact, signature valid
-n0=$(delivered)
+# 6b. a 3 MB message: in memory (1 MB default buffer, then spilled) and with
+# a 64 KB buffer (spilled early); read back and sent up in 64 KB windows
 { printf 'From: news@acme.example\r\nSubject: large\r\nMessage-ID: <large@acme.example>\r\n\r\n'
   for i in $(seq 40000); do printf '.line %05d of a large message, some text to fill it up to size\r\n' "$i"; done; } >"$W/large.eml"
-r=$($SEND --port "$P" --login acme --mail-from bounce@acme.example "$W/large.eml" 2>&1)
-check "3 MB message: 250" grep -q '^0 DATA 250' <<<"$r"
-if exim_wait_delivery "$W/up" inbox $((n0 + 1)); then
-    f=$(ls -t "$INBOX"/new/* | head -1)
-    sed 's/$/\r/' "$f" >"$W/large-delivered.eml"
-    check "3 MB message: every line arrived, dots intact" bash -c '[ "$(grep -c "^\.line " "$1")" -eq 40000 ]' _ "$W/large-delivered.eml"
-    check "3 MB message: dkimpy verifies" "$D/verify_dkimpy.py" "$W/dns" "$W/large-delivered.eml"
-else
-    fail "3 MB message: delivered"
-fi
+for port in "$P" $((P + 8)); do
+    n0=$(delivered)
+    r=$($SEND --port "$port" --login acme --mail-from bounce@acme.example "$W/large.eml" 2>&1)
+    check "3 MB message (port $port): 250" grep -q '^0 DATA 250' <<<"$r"
+    if exim_wait_delivery "$W/up" inbox $((n0 + 1)); then
+        f=$(ls -t "$INBOX"/new/* | head -1)
+        sed 's/$/\r/' "$f" >"$W/large-delivered.eml"
+        check "3 MB message (port $port): every line arrived, dots intact" bash -c '[ "$(grep -c "^\.line " "$1")" -eq 40000 ]' _ "$W/large-delivered.eml"
+        check "3 MB message (port $port): dkimpy verifies" "$D/verify_dkimpy.py" "$W/dns" "$W/large-delivered.eml"
+    else
+        fail "3 MB message (port $port): delivered"
+    fi
+done
+check "temp files are unlinked: the temp directory is empty" bash -c '[ -d "$1" ] && [ -z "$(ls -A "$1")" ]' _ "$W/n/temp"
+# a temp directory the worker cannot write: 451, nothing delivered
+chmod 0500 "$W/n/temp-ro"
+n0=$(delivered)
+r=$($SEND --port $((P + 9)) --login acme --mail-from bounce@acme.example "$W/large.eml" 2>&1)
+diag "unwritable temp path: $r"
+check "unwritable temp path: 451" grep -q '^0 DATA 451 4.3.0 tenantalign: cannot write the temporary file' <<<"$r"
+sleep 1
+check "unwritable temp path: nothing delivered" test "$(delivered)" -eq "$n0"
+chmod 0700 "$W/n/temp-ro"
 
 # 7. our faults: 451, nginx keeps running
 r=$($SEND --port $((P + 4)) --login acme --mail-from bounce@acme.example "$W/ok.eml" 2>&1)
