@@ -97,6 +97,7 @@ typedef struct {
     unsigned       wsp:1;           /* relaxed: whitespace held back in this line */
     unsigned       cr:1;            /* CRLF mode: the last chunk ended with CR */
     unsigned       content:1;       /* anything emitted at all */
+    unsigned       ended:1;         /* the output ends with a line end */
     size_t         used;
     unsigned char  buf[16384];      /* output gathered for the hash */
 } ta_body_canon_t;

@@ -81,6 +81,7 @@ before_content(ta_body_canon_t *c)
         c->wsp = 0;
     }
     c->content = 1;
+    c->ended = 0;
 }
 
 /* segment - simple mode: bytes of one line, no line ending among them */
@@ -120,44 +121,74 @@ ta_body_canon_init(ta_body_canon_t *c, ta_canon_t mode, ta_eol_t eol)
 
 /*
  * next_event - in relaxed mode, the offset of the first byte that is not
- * copied as it stands: CR, LF, tab, or a space followed by whitespace or a
- * line break (or by the end of the block, conservatively: a lone space
- * handled as a whitespace run gives the same output). n when none.
+ * canonical as it stands (s[0] is content): a tab; a space followed by
+ * whitespace or a line break (or by the end of the block, conservatively:
+ * a lone space handled as a whitespace run gives the same output); with
+ * CRLF input, a bare CR or LF and the CR of an empty line - so a CRLF
+ * between lines of content stays in the run and clean text goes through
+ * in one piece; with LF input every line end (it becomes CRLF).
+ * n when none.
  */
+/* the whitespace and line-break octets as a bit set over 0..' ' */
+#define WS_BITS ((1ull << ' ') | (1ull << '\t') | (1ull << '\r') | (1ull << '\n'))
+
 static size_t
-next_event(const unsigned char *s, size_t n)
+next_event(const unsigned char *s, size_t n, int crlf)
 {
     size_t i = 0;
 
 #ifdef __SSE2__
     const __m128i sp16 = _mm_set1_epi8(' '), tb16 = _mm_set1_epi8('\t');
     const __m128i cr16 = _mm_set1_epi8('\r'), lf16 = _mm_set1_epi8('\n');
+    const __m128i ctl16 = _mm_set1_epi8(' ');
+    unsigned      cr_before = 0, lf_before = 0;     /* s[0] is content */
 
-    for (; i + 16 <= n; i += 16) {
+    for (; i + 17 <= n; i += 16) {
         __m128i  v = _mm_loadu_si128((const __m128i *) (s + i));
-        unsigned sp = (unsigned) _mm_movemask_epi8(_mm_cmpeq_epi8(v, sp16));
-        unsigned tb = (unsigned) _mm_movemask_epi8(_mm_cmpeq_epi8(v, tb16));
-        unsigned cr = (unsigned) _mm_movemask_epi8(_mm_cmpeq_epi8(v, cr16));
-        unsigned lf = (unsigned) _mm_movemask_epi8(_mm_cmpeq_epi8(v, lf16));
-        unsigned ws = sp | tb | cr | lf;
-        unsigned m = cr | lf | tb | (sp & ((ws >> 1) | 0x8000u));
+        unsigned sp, tb, cr, lf, lf_next, ws_next, m;
+        unsigned char nx;
 
+        /* most blocks of encoded text hold no byte <= ' ' at all */
+        if (_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(v, ctl16), v)) == 0) {
+            cr_before = 0;
+            lf_before = 0;
+            continue;
+        }
+
+        sp = (unsigned) _mm_movemask_epi8(_mm_cmpeq_epi8(v, sp16));
+        tb = (unsigned) _mm_movemask_epi8(_mm_cmpeq_epi8(v, tb16));
+        cr = (unsigned) _mm_movemask_epi8(_mm_cmpeq_epi8(v, cr16));
+        lf = (unsigned) _mm_movemask_epi8(_mm_cmpeq_epi8(v, lf16));
+        nx = s[i + 16];
+        lf_next = (lf >> 1) | ((unsigned) (nx == '\n') << 15);
+        ws_next = ((sp | tb | cr | lf) >> 1) | ((unsigned) (nx <= ' ' && ((1ull << nx) & WS_BITS) != 0) << 15);
+        m = tb | (sp & ws_next);
+
+        if (crlf) {
+            unsigned cr_prev = ((cr << 1) | cr_before) & 0xffffu;
+            unsigned lf_prev = ((lf << 1) | lf_before) & 0xffffu;
+
+            m |= (cr & ~lf_next) | (lf & ~cr_prev) | (cr & lf_prev);
+            cr_before = cr >> 15;
+            lf_before = lf >> 15;
+        } else {
+            m |= cr | lf;
+        }
         if (m)
             return i + (size_t) __builtin_ctz(m);
     }
 #endif
     for (; i < n; i++) {
-        unsigned char c = s[i], d;
+        unsigned char c = s[i], d = i + 1 < n ? s[i + 1] : 0, b = i > 0 ? s[i - 1] : 0;
 
-        if (c == '\r' || c == '\n' || c == '\t')
+        if (c == '\t')
             return i;
-        if (c == ' ') {
-            if (i + 1 == n)
-                return i;
-            d = s[i + 1];
-            if (d == ' ' || d == '\t' || d == '\r' || d == '\n')
-                return i;
-        }
+        if (c == ' ' && (i + 1 == n || d == ' ' || d == '\t' || d == '\r' || d == '\n'))
+            return i;
+        if (c == '\r' && (!crlf || i + 1 == n || d != '\n' || b == '\n'))
+            return i;
+        if (c == '\n' && (!crlf || b != '\r'))
+            return i;
     }
     return n;
 }
@@ -222,9 +253,13 @@ update_relaxed(ta_body_canon_t *c, const unsigned char *p, size_t n)
             i++;
             continue;
         }
-        e = i + next_event(p + i, n - i);
+        e = i + next_event(p + i, n - i, c->eol == TA_EOL_CRLF);
         before_content(c);
         emit(c, p + i, e - i);
+        if (p[e - 1] == '\n') {
+            c->ended = 1;               /* its line end went out with it */
+            c->wsp = 0;
+        }
         i = e;
     }
 }
@@ -289,7 +324,7 @@ ta_body_canon_final(ta_body_canon_t *c, unsigned char hash[32])
     }
     /* one CRLF ends the body: trailing empty lines dropped, a missing one
      * added; an empty body is nothing (relaxed) or one CRLF (simple) */
-    if (c->content || c->mode == TA_CANON_SIMPLE)
+    if (!c->ended && (c->content || c->mode == TA_CANON_SIMPLE))
         emit(c, "\r\n", 2);
     flush(c);
     EVP_DigestFinal_ex(c->md, hash, &len);
