@@ -124,6 +124,47 @@ ta_engine_close(ta_engine_t *e)
     free(e);
 }
 
+/* warm_tenant - parse a tenant's signing keys into the process's key cache */
+static int
+warm_tenant(const ta_tenant_t *t, void *arg)
+{
+    size_t   *left = arg, i, k;
+    char      path[4096], err[256];
+    EVP_PKEY *key;
+
+    for (i = 0; i < t->nidentities; i++) {
+        for (k = 0; k < t->identities[i].nkeys; k++) {
+            const ta_key_t *tk = &t->identities[i].keys[k];
+
+            if (*left == 0)
+                return 1;
+            if (tk->state != TA_KEY_ACTIVE || tk->key_file.len >= sizeof(path))
+                continue;
+            memcpy(path, tk->key_file.data, tk->key_file.len);
+            path[tk->key_file.len] = '\0';
+            /* failures stay for the message path to report, as tempfails */
+            if (ta_key_get(path, tk->alg, &key, err, sizeof(err)) == TA_OK)
+                (*left)--;
+        }
+    }
+    return 0;
+}
+
+/* ta_engine_warm_keys - load up to max signing keys of a store into the key cache */
+size_t
+ta_engine_warm_keys(const char *store_path, size_t max)
+{
+    ta_store_t *st;
+    char        err[256];
+    size_t      left = max;
+
+    if (ta_store_open(store_path, &st, err, sizeof(err)) != TA_OK)
+        return 0;
+    (void) ta_store_each(st, warm_tenant, &left, err, sizeof(err));
+    ta_store_close(st);
+    return max - left;
+}
+
 /* lookup - the tenant for a login; a tempfail verdict on store trouble */
 static int
 lookup(ta_engine_t *e, ta_str_t login, ta_tenant_t **tenant, ta_verdict_t *v)

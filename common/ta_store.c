@@ -284,28 +284,18 @@ decode(rd_t *r, ta_tenant_t *t, ta_identity_t *ids, ta_key_t *keys, char **pool,
         r->bad = 1;
 }
 
-/* ta_store_lookup - the tenant acting for a login */
-int
-ta_store_lookup(ta_store_t *st, ta_str_t login, ta_tenant_t **out, char *err, size_t errlen)
+/* tenant_record - the record the cdb cursor is on, decoded into one allocation */
+static int
+tenant_record(ta_store_t *st, ta_str_t login, ta_tenant_t **out, char *err, size_t errlen)
 {
-    char                 key[1 + 256];
     const unsigned char *rec;
     unsigned             len;
-    int                  rc;
     rd_t                 r;
     size_t               nids, nkeys, strbytes = 0, size;
     char                *mem, *pool;
     ta_tenant_t         *t;
 
-    *out = NULL;
-    if (login.len == 0 || login.len > 255)
-        return TA_NOTFOUND;
-    key[0] = 'L';
-    memcpy(key + 1, login.data, login.len);
-    rc = cdb_find(&st->cdb, key, (unsigned) login.len + 1);
-    if (rc == 0)
-        return TA_NOTFOUND;
-    if (rc < 0 || (len = cdb_datalen(&st->cdb)) == 0
+    if ((len = cdb_datalen(&st->cdb)) == 0
         || (rec = cdb_get(&st->cdb, len, cdb_datapos(&st->cdb))) == NULL) {
         snprintf(err, errlen, "store %s is corrupt (lookup failed)", st->path);
         return TA_ESYSTEM;
@@ -333,6 +323,58 @@ ta_store_lookup(ta_store_t *st, ta_str_t login, ta_tenant_t **out, char *err, si
            (ta_key_t *) (mem + sizeof(ta_tenant_t) + nids * sizeof(ta_identity_t)),
            &pool, &nids, &nkeys, &strbytes);
     *out = t;
+    return TA_OK;
+}
+
+/* ta_store_lookup - the tenant acting for a login */
+int
+ta_store_lookup(ta_store_t *st, ta_str_t login, ta_tenant_t **out, char *err, size_t errlen)
+{
+    char key[1 + 256];
+    int  rc;
+
+    *out = NULL;
+    if (login.len == 0 || login.len > 255)
+        return TA_NOTFOUND;
+    key[0] = 'L';
+    memcpy(key + 1, login.data, login.len);
+    rc = cdb_find(&st->cdb, key, (unsigned) login.len + 1);
+    if (rc == 0)
+        return TA_NOTFOUND;
+    if (rc < 0) {
+        snprintf(err, errlen, "store %s is corrupt (lookup failed)", st->path);
+        return TA_ESYSTEM;
+    }
+    return tenant_record(st, login, out, err, errlen);
+}
+
+/* ta_store_each - every login's tenant, in store order, until fn returns non-zero */
+int
+ta_store_each(ta_store_t *st, int (*fn)(const ta_tenant_t *t, void *arg), void *arg,
+    char *err, size_t errlen)
+{
+    unsigned     pos, klen;
+    const char  *k;
+    ta_tenant_t *t;
+    int          rc;
+
+    cdb_seqinit(&pos, &st->cdb);
+    while ((rc = cdb_seqnext(&pos, &st->cdb)) > 0) {
+        klen = cdb_keylen(&st->cdb);
+        k = cdb_get(&st->cdb, klen, cdb_keypos(&st->cdb));
+        if (k == NULL || klen < 2 || k[0] != 'L')
+            continue;                   /* the settings record */
+        if (tenant_record(st, ta_str(k + 1, klen - 1), &t, err, errlen) != TA_OK)
+            return TA_ESYSTEM;
+        rc = fn(t, arg);
+        ta_tenant_free(t);
+        if (rc != 0)
+            break;
+    }
+    if (rc < 0) {
+        snprintf(err, errlen, "store %s is corrupt (iteration failed)", st->path);
+        return TA_ESYSTEM;
+    }
     return TA_OK;
 }
 

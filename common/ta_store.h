@@ -8,6 +8,8 @@
  *	int  ta_store_refresh(ta_store_t *st, char *err, size_t errlen);
  *	int  ta_store_lookup(ta_store_t *st, ta_str_t login, ta_tenant_t **out,
  *	                     char *err, size_t errlen);
+ *	int  ta_store_each(ta_store_t *st, int (*fn)(const ta_tenant_t *, void *),
+ *	                   void *arg, char *err, size_t errlen);
  *	void ta_tenant_free(ta_tenant_t *t);
  *	void ta_store_close(ta_store_t *st);
  *	int  ta_store_compile(const char *source, const char *store,
@@ -26,6 +28,9 @@
  *	ta_store_lookup() finds the tenant acting for an SMTP AUTH login and
  *	returns a record in one allocation (free it with ta_tenant_free());
  *	its strings stay valid after the store is refreshed or closed.
+ *	ta_store_each() hands every login's tenant to fn (a tenant with
+ *	several logins comes once per login), until fn returns non-zero: for
+ *	warming caches, not for the message path.
  *
  *	Settings that are not per tenant (what to do with a login that has no
  *	tenant) are in ta_store_settings().
@@ -55,6 +60,8 @@ int  ta_store_open(const char *path, ta_store_t **out, char *err, size_t errlen)
 int  ta_store_refresh(ta_store_t *st, char *err, size_t errlen);
 int  ta_store_lookup(ta_store_t *st, ta_str_t login, ta_tenant_t **out,
     char *err, size_t errlen);
+int  ta_store_each(ta_store_t *st, int (*fn)(const ta_tenant_t *t, void *arg),
+    void *arg, char *err, size_t errlen);
 const ta_store_settings_t *ta_store_settings(const ta_store_t *st);
 size_t ta_store_count(const ta_store_t *st);
 void ta_tenant_free(ta_tenant_t *t);

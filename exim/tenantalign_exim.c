@@ -454,8 +454,11 @@ warm_sign(const char *type, size_t bits)
  * forks for a connection (smtp_accept_max_per_host): loads this plugin,
  * OpenSSL and the Public Suffix List once, in the daemon, and warms
  * OpenSSL's key decoders, so that each connection's process starts with
- * them instead of paying for them. Yields its argument (or "0"). Nothing
- * tenant-specific is loaded: stores and keys stay lazy.
+ * them instead of paying for them. Yields its argument (or "0"). With a
+ * second argument "keys", also parses the store's active signing keys (up
+ * to the key cache's 256) there, so that a connection starts with its
+ * tenant's keys parsed; a key file replaced later is noticed (stat) and
+ * parsed again by the connection that uses it. The store itself stays lazy.
  */
 int
 tenantalign_preload(uschar **yield, int argc, uschar *argv[])
@@ -482,5 +485,10 @@ tenantalign_preload(uschar **yield, int argc, uschar *argv[])
      * set-up happens here, once, not in every connection */
     warm_sign("ED25519", 0);
     warm_sign("RSA", 1024);
+    if (argc > 1 && argv[1] && strcmp(CS argv[1], "keys") == 0) {
+        read_conf();
+        if (conf.error[0] == '\0')
+            (void) ta_engine_warm_keys(conf.store, 256);
+    }
     return OK;
 }

@@ -48,6 +48,8 @@ variant() {     # variant plugin|plain|eximdkim-rsa|eximdkim-ed
     sed -i 's/^message_size_limit = .*/&\nsmtp_accept_queue_per_connection = 0/' "$W/e/exim.conf"
     if [ "$v" = plugin-preload ]; then
         sed -i "s|^smtp_accept_queue_per_connection = 0|&\nsmtp_accept_max_per_host = \${dlfunc{$EXIM_SO}{tenantalign_preload}{0}}|" "$W/e/exim.conf"
+    elif [ "$v" = plugin-preload-keys ]; then
+        sed -i "s|^smtp_accept_queue_per_connection = 0|&\nsmtp_accept_max_per_host = \${dlfunc{$EXIM_SO}{tenantalign_preload}{0}{keys}}|" "$W/e/exim.conf"
     elif [ "$v" != plugin ]; then
         sed -i -e '/^local_scan_path/d' -e '/tenantalign_mail/,+4d' "$W/e/exim.conf"
     fi
@@ -105,7 +107,7 @@ echo
 echo "| path | delivered msgs/s | p50 ms | p99 ms | CPU ms/msg (all processes) |"
 echo "|---|---|---|---|---|"
 MSGS=${PC_MSGS:-40}
-for spec in "plain plain" "eximdkim-rsa plain" "plugin brsa" "plugin-preload brsa"; do
+for spec in "plain plain" "eximdkim-rsa plain" "plugin brsa" "plugin-preload brsa" "plugin-preload-keys brsa"; do
     set -- $spec
     exim_stop "$W/e"; sleep 0.2; variant "$1"; exim_start "$W/e"; sleep 0.3
     c0=$(cpu_all); t0=$(date +%s.%N)

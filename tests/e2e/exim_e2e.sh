@@ -166,5 +166,20 @@ fi
 printf 'From: ceo@globex.example\nSubject: local\n\nhi\n' | TENANTALIGN_CONF=$W/a/tenantalign.conf \
     /usr/sbin/exim4 -C "$W/a/exim.conf" -odi -f root@relay.tenantalign.test someone@customer.example 2>/dev/null
 check "local submission: not policed, delivered" exim_wait_delivery "$W/a" inbox $((n2 + 2))
+
+# 10. the daemon preloads the plugin, OpenSSL and the store's keys before it
+# forks: connections still sign (with the keys parsed in the daemon)
+exim_stop "$W/a"; sleep 0.3
+sed -i "s|^message_size_limit = .*|&\nsmtp_accept_max_per_host = \${dlfunc{$EXIM_SO}{tenantalign_preload}{0}{keys}}|" "$W/a/exim.conf"
+exim_start "$W/a" || fail "exim with the preload started"
+n3=$(delivered)
+r=$($SEND --login acme --mail-from bounce@bounces.acme.example "$W/ok.eml" "$W/ok.eml")
+check "preload (keys): two messages accepted" bash -c 'grep -q "^0 DATA 250" <<<"$1" && grep -q "^1 DATA 250" <<<"$1"' _ "$r"
+if exim_wait_delivery "$W/a" inbox $((n3 + 2)); then
+    sed 's/$/\r/' "$(ls -t "$W/a/mail/inbox/new"/* | head -1)" >"$W/preload.eml"
+    check "preload (keys): delivered copy verifies (dkimpy)" "$D/verify_dkimpy.py" "$W/dns" "$W/preload.eml"
+else
+    fail "preload (keys): delivered"
+fi
 check "no crash, no panic" bash -c '! grep -q "signal\|crash" "$1"/log/paniclog 2>/dev/null' _ "$W/a"
 finish
