@@ -50,9 +50,7 @@ keys() (
 )
 
 build() {
-    make -s -j"$JOBS" all unit bench
-    [ -f exim/build.mk ] && make -s -j"$JOBS" exim || true
-    [ -f nginx/build.mk ] && make -s nginx || true
+    make -s -j"$JOBS" all unit bench exim nginx
     keys
 }
 

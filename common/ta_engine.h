@@ -8,7 +8,6 @@
  *	                    char *err, size_t errlen);
  *	void ta_engine_close(ta_engine_t *e);
  *	size_t ta_engine_warm_keys(const char *store_path, size_t max);
-size_t ta_engine_warm_keys(const char *store_path, size_t max);
  *	void ta_engine_mail(ta_engine_t *e, ta_str_t login, ta_str_t mail_from,
  *	                    ta_verdict_t *v);
  *
@@ -78,6 +77,7 @@ typedef struct {
 int  ta_engine_open(const ta_engine_conf_t *conf, ta_engine_t **out,
     char *err, size_t errlen);
 void ta_engine_close(ta_engine_t *e);
+size_t ta_engine_warm_keys(const char *store_path, size_t max);
 void ta_engine_mail(ta_engine_t *e, ta_str_t login, ta_str_t mail_from,
     ta_verdict_t *v);
 
