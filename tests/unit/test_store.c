@@ -134,6 +134,40 @@ test_round_trip(void **state)
     ta_store_close(st);
 }
 
+/* count_logins - ta_store_each callback: logins seen, how many act as acme; stops after counts[2] */
+static int
+count_logins(const ta_tenant_t *t, void *arg)
+{
+    int *counts = arg;
+
+    counts[0]++;
+    if (strcmp(t->name.data, "acme") == 0)
+        counts[1]++;
+    return counts[0] == counts[2];      /* stop early when asked */
+}
+
+static void
+test_each(void **state)
+{
+    ta_store_t *st;
+    char        err[4096];
+    int         counts[3] = { 0, 0, 0 };
+
+    (void) state;
+    write_file(src, good);
+    assert_int_equal(ta_store_compile(src, store, NULL, err, sizeof(err)), TA_OK);
+    assert_int_equal(ta_store_open(store, &st, err, sizeof(err)), TA_OK);
+    /* three logins: acme twice (acme, acme-billing), globex once */
+    assert_int_equal(ta_store_each(st, count_logins, counts, err, sizeof(err)), TA_OK);
+    assert_int_equal(counts[0], 3);
+    assert_int_equal(counts[1], 2);
+    counts[0] = counts[1] = 0;
+    counts[2] = 1;
+    assert_int_equal(ta_store_each(st, count_logins, counts, err, sizeof(err)), TA_OK);
+    assert_int_equal(counts[0], 1);
+    ta_store_close(st);
+}
+
 /* expect_error - compiling text fails with this message at this line */
 static void
 expect_error(const char *text, const char *want)
@@ -272,6 +306,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_each),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_all_errors_reported),
         cmocka_unit_test(test_replace_and_refresh),
