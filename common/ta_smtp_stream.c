@@ -7,8 +7,9 @@
  *	#include "ta_smtp_stream.h"
  * DESCRIPTION
  *	See ta_smtp_stream.h. In DATA mode a small state machine tracks where
- *	real line starts (after CRLF) are; runs of ordinary bytes are handed
- *	out as they stand, without copying.
+ *	real line starts (after CRLF) are; runs of ordinary bytes - lines and
+ *	their CRLFs, up to a line that starts with a dot - are handed out as
+ *	they stand, without copying.
  */
 #include <string.h>
 
@@ -107,9 +108,22 @@ feed_data(ta_smtp_stream_t *st, const char *p, size_t n, ta_smtp_event_t *ev)
                 return i;
             continue;
         case S_MID:
-            /* a run of ordinary bytes goes out as it is */
-            for (j = i; j < n && p[j] != '\r' && p[j] != '\n'; j++)
-                ;
+            /*
+             * a run of ordinary bytes goes out as it is, through every
+             * CRLF whose next line is seen to start with anything but a
+             * dot: only a dot at a line start needs the state machine
+             */
+            for (j = i; j < n; j++) {
+                if (p[j] == '\n')
+                    break;                  /* a bare LF */
+                if (p[j] == '\r') {
+                    if (j + 2 < n && p[j + 1] == '\n' && p[j + 2] != '.') {
+                        j++;
+                        continue;
+                    }
+                    break;
+                }
+            }
             if (j > i) {
                 content(st, p + i, j - i, ev);
                 if (ev->type == TA_SMTP_CONTENT)

@@ -132,9 +132,11 @@ typedef struct {
     ngx_pool_t                 *spill_pool;     /* owns the temp file */
     ngx_file_t                 *spill;
     off_t                       spill_len;
-    u_char                     *win;            /* temp file read back */
+    u_char                     *win;            /* temp file written, read */
     off_t                       win_off;
     size_t                      win_len;
+    size_t                      fed;            /* memory part hashed */
+    unsigned                    spilling:1;
     u_char                      last;           /* the last octet */
 
     ta_txn_t                   *txn;
@@ -976,6 +978,8 @@ ngx_mail_tenantalign_msg_free(ngx_mail_ta_ctx_t *ctx)
     ctx->win_off = 0;
     ctx->win_len = 0;
     ctx->last = 0;
+    ctx->fed = 0;
+    ctx->spilling = 0;
 
     ta_txn_free(ctx->txn);
     ctx->txn = NULL;
@@ -1023,14 +1027,33 @@ ngx_mail_tenantalign_msg_append(ngx_mail_ta_ctx_t *ctx, u_char *p, size_t n)
 }
 
 
-/* content beyond tenantalign_buffer_size: to an unlinked temp file */
+/* the memory part not yet hashed goes to the core, in one piece */
+
+static void
+ngx_mail_tenantalign_feed(ngx_mail_ta_ctx_t *ctx)
+{
+    if (ctx->fed < ctx->msg_len) {
+        ta_txn_body(ctx->txn, (char *) ctx->msg + ctx->fed,
+                    ctx->msg_len - ctx->fed);
+        ctx->fed = ctx->msg_len;
+    }
+}
+
+
+/* the spill buffer to the core, then to the temp file (made on first use) */
 
 static ngx_int_t
-ngx_mail_tenantalign_spill(ngx_mail_ta_ctx_t *ctx, u_char *p, size_t n)
+ngx_mail_tenantalign_spill_flush(ngx_mail_ta_ctx_t *ctx)
 {
     ngx_log_t   *log;
     ngx_pool_t  *pool;
     ngx_file_t  *file;
+
+    if (ctx->win_len == 0) {
+        return NGX_OK;
+    }
+
+    ta_txn_body(ctx->txn, (char *) ctx->win, ctx->win_len);
 
     if (ctx->spill == NULL) {
         log = ctx->session->connection->log;
@@ -1063,11 +1086,51 @@ ngx_mail_tenantalign_spill(ngx_mail_ta_ctx_t *ctx, u_char *p, size_t n)
         ctx->spill = file;
     }
 
-    if (ngx_write_file(ctx->spill, p, n, ctx->spill_len) != (ssize_t) n) {
+    if (ngx_write_file(ctx->spill, ctx->win, ctx->win_len, ctx->spill_len)
+        != (ssize_t) ctx->win_len)
+    {
         return NGX_ERROR;
     }
 
-    ctx->spill_len += n;
+    ctx->spill_len += ctx->win_len;
+    ctx->win_len = 0;
+
+    return NGX_OK;
+}
+
+
+/*
+ * content beyond tenantalign_buffer_size: gathered 64 KB at a time (the
+ * buffer that later reads the file back), then hashed and written to an
+ * unlinked temp file - one write per 64 KB, not one per line
+ */
+
+static ngx_int_t
+ngx_mail_tenantalign_spill(ngx_mail_ta_ctx_t *ctx, u_char *p, size_t n)
+{
+    size_t  k;
+
+    if (ctx->win == NULL) {
+        ctx->win = ngx_alloc(NGX_MAIL_TA_WINDOW,
+                             ctx->session->connection->log);
+        if (ctx->win == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    while (n > 0) {
+        k = ngx_min(n, NGX_MAIL_TA_WINDOW - ctx->win_len);
+        ngx_memcpy(ctx->win + ctx->win_len, p, k);
+        ctx->win_len += k;
+        p += k;
+        n -= k;
+
+        if (ctx->win_len == NGX_MAIL_TA_WINDOW
+            && ngx_mail_tenantalign_spill_flush(ctx) != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
 
     return NGX_OK;
 }
@@ -1100,7 +1163,7 @@ ngx_mail_tenantalign_header(ngx_mail_ta_ctx_t *ctx, size_t hlen)
         return;
     }
 
-    ta_txn_body(ctx->txn, (char *) ctx->msg + hlen, ctx->msg_len - hlen);
+    ctx->fed = hlen;        /* the body so far goes to the core with the rest */
 }
 
 
@@ -1143,10 +1206,23 @@ ngx_mail_tenantalign_content(ngx_mail_ta_ctx_t *ctx, u_char *p, size_t n)
         return NGX_OK;
     }
 
-    ta_txn_body(ctx->txn, (char *) p, n);
+    /* the body: hashed in pieces of 16 KB or more, not line by line */
 
-    if (ctx->spill == NULL && ctx->msg_len + n <= ctx->conf->buffer_size) {
-        return ngx_mail_tenantalign_msg_append(ctx, p, n);
+    if (!ctx->spilling && ctx->msg_len + n <= ctx->conf->buffer_size) {
+        if (ngx_mail_tenantalign_msg_append(ctx, p, n) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        if (ctx->msg_len - ctx->fed >= 16384) {
+            ngx_mail_tenantalign_feed(ctx);
+        }
+
+        return NGX_OK;
+    }
+
+    if (!ctx->spilling) {
+        ngx_mail_tenantalign_feed(ctx);     /* memory first, in order */
+        ctx->spilling = 1;
     }
 
     if (ngx_mail_tenantalign_spill(ctx, p, n) != NGX_OK) {
@@ -1192,7 +1268,7 @@ static ngx_int_t
 ngx_mail_tenantalign_refill(ngx_mail_ta_ctx_t *ctx)
 {
     off_t    off, left;
-    u_char  *p, *end, *nl;
+    u_char  *p, *q, *end, *nl;
     ssize_t  n;
 
     while (ctx->sending && ctx->up_out.len < NGX_MAIL_TA_WINDOW) {
@@ -1256,8 +1332,20 @@ ngx_mail_tenantalign_refill(ngx_mail_ta_ctx_t *ctx)
             end = p + NGX_MAIL_TA_WINDOW;
         }
 
-        nl = ngx_strlchr(p, end, LF);
-        nl = nl ? nl + 1 : end;
+        /* up to a line that starts with a dot (stuffed next time round) */
+
+        for (q = p; ; q = nl) {
+            nl = memchr(q, LF, end - q);
+
+            if (nl == NULL) {
+                nl = end;
+                break;
+            }
+
+            if (++nl == end || *nl == '.') {
+                break;
+            }
+        }
 
         if (ngx_mail_tenantalign_to_upstream(ctx, p, nl - p) != NGX_OK) {
             return NGX_ERROR;
@@ -1293,17 +1381,26 @@ ngx_mail_tenantalign_message(ngx_mail_ta_ctx_t *ctx, ngx_uint_t too_big)
         goto refused;
     }
 
+    if (ctx->txn == NULL && !ctx->decided && !ctx->fault) {
+        /* no empty line: the whole message is its header section */
+        ngx_mail_tenantalign_header(ctx, ctx->msg_len);
+    }
+
+    if (!ctx->decided && !ctx->fault) {
+        ngx_mail_tenantalign_feed(ctx);
+
+        if (ngx_mail_tenantalign_spill_flush(ctx) != NGX_OK) {
+            ctx->fault = "451 4.3.0 tenantalign: cannot write the temporary"
+                         " file" CRLF;
+        }
+    }
+
     if (ctx->fault) {
         ngx_log_error(NGX_LOG_ERR, s->connection->log, 0,
                       "tenantalign: %s", ctx->fault);
         (void) ngx_mail_tenantalign_local(ctx, ctx->fault,
                                           ngx_strlen(ctx->fault));
         goto refused;
-    }
-
-    if (ctx->txn == NULL && !ctx->decided) {
-        /* no empty line: the whole message is its header section */
-        ngx_mail_tenantalign_header(ctx, ctx->msg_len);
     }
 
     tsigs = ta_str("", 0);

@@ -8,6 +8,18 @@
 
 #include "ta_smtp_stream.h"
 
+/* append - content to the log, length explicit; a NUL shows as '~' so that
+ * the log stays one string however the content was cut */
+static void
+append(char *log, const char *p, size_t n)
+{
+    size_t l = strlen(log), i;
+
+    for (i = 0; i < n; i++)
+        log[l + i] = p[i] ? p[i] : '~';
+    log[l + n] = '\0';
+}
+
 /* run - feed in pieces of chunk bytes; collect commands and content */
 static void
 run(const char *in, size_t n, size_t chunk, int start_data, char *cmds, char *data, int *ends, int *bare)
@@ -33,7 +45,7 @@ run(const char *in, size_t n, size_t chunk, int start_data, char *cmds, char *da
             if (strncmp(ev.line, "DATA", 4) == 0)
                 ta_smtp_start_data(&st);
         } else if (ev.type == TA_SMTP_CONTENT) {
-            strncat(data, ev.line, ev.len);
+            append(data, ev.line, ev.len);
         } else if (ev.type == TA_SMTP_END) {
             (*ends)++;
             *bare |= ev.bare;
