@@ -22,6 +22,11 @@
 #include <ngx_core.h>
 #include <ngx_event.h>
 #include <ngx_mail.h>
+#include <ngx_thread_pool.h>
+
+#if !(NGX_THREADS)
+#error "ngx_mail_tenantalign_module needs nginx built --with-threads (Debian's is)"
+#endif
 
 #include "ta_engine.h"
 #include "ta_keys.h"
@@ -43,6 +48,7 @@ typedef struct {
     size_t                      max_message_size;
     size_t                      buffer_size;
     ngx_path_t                 *temp_path;
+    ngx_thread_pool_t          *thread_pool;     /* signing off the loop */
     ngx_msec_t                  timeout;
     ngx_msec_t                  upstream_keepalive;
 
@@ -140,6 +146,8 @@ typedef struct {
     u_char                      last;           /* the last octet */
 
     ta_txn_t                   *txn;
+    ngx_thread_task_t          *task;           /* signing, reused */
+    unsigned                    signing:1;      /* txn is the thread's */
     ngx_uint_t                  eoh;            /* CRLF CRLF matched so far */
     const char                 *fault;          /* ours: 451 at the end */
     unsigned                    decided:1;      /* refused at the header */
@@ -176,6 +184,9 @@ static void ngx_mail_tenantalign_upstream_read_body(ngx_event_t *ev);
 static void ngx_mail_tenantalign_upstream_write(ngx_event_t *ev);
 static void ngx_mail_tenantalign_upstream_write_body(ngx_event_t *ev);
 static void ngx_mail_tenantalign_process(ngx_mail_ta_ctx_t *ctx);
+static void ngx_mail_tenantalign_decided(ngx_mail_ta_ctx_t *ctx,
+    const ta_verdict_t *v, ta_str_t tsigs);
+static void ngx_mail_tenantalign_refused(ngx_mail_ta_ctx_t *ctx);
 static void ngx_mail_tenantalign_flush(ngx_mail_ta_ctx_t *ctx);
 static void ngx_mail_tenantalign_close(ngx_mail_ta_ctx_t *ctx);
 static void ngx_mail_tenantalign_finalize(ngx_mail_ta_ctx_t *ctx);
@@ -184,6 +195,8 @@ static void ngx_mail_tenantalign_run(ngx_event_t *ev,
 static void ngx_mail_tenantalign_cleanup(void *data);
 static void ngx_mail_tenantalign_engine_close(void *data);
 static void ngx_mail_tenantalign_msg_free(ngx_mail_ta_ctx_t *ctx);
+static char *ngx_mail_tenantalign_thread_pool(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 
 
 static ngx_conf_enum_t  ngx_mail_tenantalign_modes[] = {
@@ -229,6 +242,13 @@ static ngx_command_t  ngx_mail_tenantalign_commands[] = {
       ngx_conf_set_path_slot,
       NGX_MAIL_SRV_CONF_OFFSET,
       offsetof(ngx_mail_tenantalign_srv_conf_t, temp_path),
+      NULL },
+
+    { ngx_string("tenantalign_thread_pool"),
+      NGX_MAIL_MAIN_CONF|NGX_MAIL_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_mail_tenantalign_thread_pool,
+      NGX_MAIL_SRV_CONF_OFFSET,
+      0,
       NULL },
 
     { ngx_string("tenantalign_upstream_keepalive"),
@@ -293,6 +313,7 @@ ngx_mail_tenantalign_create_srv_conf(ngx_conf_t *cf)
 
     conf->mode = NGX_CONF_UNSET_UINT;
     conf->max_message_size = NGX_CONF_UNSET_SIZE;
+    conf->thread_pool = NGX_CONF_UNSET_PTR;
     conf->buffer_size = NGX_CONF_UNSET_SIZE;
     conf->timeout = NGX_CONF_UNSET_MSEC;
     conf->upstream_keepalive = NGX_CONF_UNSET_MSEC;
@@ -317,6 +338,7 @@ ngx_mail_tenantalign_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_size_value(conf->buffer_size, prev->buffer_size,
                               1024 * 1024);
     ngx_conf_merge_msec_value(conf->timeout, prev->timeout, 300000);
+    ngx_conf_merge_ptr_value(conf->thread_pool, prev->thread_pool, NULL);
 
     if (ngx_conf_merge_path_value(cf, &conf->temp_path, prev->temp_path,
                                   &ngx_mail_tenantalign_temp_path)
@@ -361,6 +383,36 @@ ngx_mail_tenantalign_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
     conf->protocol->init_session = ngx_mail_tenantalign_init_session;
     conf->protocol->init_protocol = ngx_mail_tenantalign_init_protocol;
     cscf->protocol = conf->protocol;
+
+    return NGX_CONF_OK;
+}
+
+
+/* tenantalign_thread_pool name | off: a pool declared with thread_pool */
+
+static char *
+ngx_mail_tenantalign_thread_pool(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_mail_tenantalign_srv_conf_t *tcf = conf;
+
+    ngx_str_t  *value;
+
+    if (tcf->thread_pool != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        tcf->thread_pool = NULL;
+        return NGX_CONF_OK;
+    }
+
+    tcf->thread_pool = ngx_thread_pool_add(cf, &value[1]);
+    if (tcf->thread_pool == NULL) {
+        return NGX_CONF_ERROR;
+    }
 
     return NGX_CONF_OK;
 }
@@ -1359,17 +1411,87 @@ ngx_mail_tenantalign_refill(ngx_mail_ta_ctx_t *ctx)
 }
 
 
+/*
+ * Signing in tenantalign_thread_pool: an RSA signature costs about a
+ * millisecond of CPU that the event loop would otherwise wait for. The
+ * transaction belongs to the thread until the completion event; a session
+ * closed meanwhile is finalized by that event, not before.
+ */
+
+typedef struct {
+    ta_txn_t                   *txn;
+    const ta_verdict_t         *verdict;
+    ta_str_t                    sigs;
+} ngx_mail_ta_sign_t;
+
+
+static void
+ngx_mail_tenantalign_sign_thread(void *data, ngx_log_t *log)
+{
+    ngx_mail_ta_sign_t  *st = data;
+
+    st->verdict = ta_txn_finish(st->txn, &st->sigs);
+}
+
+
+static void
+ngx_mail_tenantalign_signed(ngx_event_t *ev)
+{
+    ngx_mail_ta_ctx_t   *ctx = ev->data;
+    ngx_mail_ta_sign_t  *st = ctx->task->ctx;
+
+    ctx->signing = 0;
+
+    if (!ctx->closing) {
+        ngx_mail_tenantalign_decided(ctx, st->verdict, st->sigs);
+        ngx_mail_tenantalign_process(ctx);
+    }
+
+    if (ctx->closing) {
+        ngx_mail_tenantalign_finalize(ctx);     /* frees ctx: nothing after */
+    }
+}
+
+
+static ngx_int_t
+ngx_mail_tenantalign_sign_async(ngx_mail_ta_ctx_t *ctx)
+{
+    ngx_mail_ta_sign_t  *st;
+
+    if (ctx->task == NULL) {
+        ctx->task = ngx_thread_task_alloc(ctx->session->connection->pool,
+                                          sizeof(ngx_mail_ta_sign_t));
+        if (ctx->task == NULL) {
+            return NGX_ERROR;
+        }
+
+        ctx->task->handler = ngx_mail_tenantalign_sign_thread;
+        ctx->task->event.handler = ngx_mail_tenantalign_signed;
+        ctx->task->event.data = ctx;
+    }
+
+    st = ctx->task->ctx;
+    st->txn = ctx->txn;
+    st->verdict = NULL;
+    st->sigs = ta_str("", 0);
+
+    if (ngx_thread_task_post(ctx->conf->thread_pool, ctx->task) != NGX_OK) {
+        return NGX_ERROR;       /* the queue is full: sign here */
+    }
+
+    ctx->signing = 1;
+
+    return NGX_OK;
+}
+
+
 /* the final dot: the decision, then forward or refuse */
 
 static void
 ngx_mail_tenantalign_message(ngx_mail_ta_ctx_t *ctx, ngx_uint_t too_big)
 {
-    char                 reply[1024], line[1024];
-    size_t               n;
-    ngx_str_t            sigs, extra;
     ta_str_t             tsigs;
     ngx_mail_session_t  *s;
-    ngx_mail_ta_slot_t  *slot;
     const ta_verdict_t  *v;
 
     s = ctx->session;
@@ -1403,10 +1525,39 @@ ngx_mail_tenantalign_message(ngx_mail_ta_ctx_t *ctx, ngx_uint_t too_big)
         goto refused;
     }
 
+    if (!ctx->decided && ctx->conf->thread_pool
+        && ngx_mail_tenantalign_sign_async(ctx) == NGX_OK)
+    {
+        return;             /* ngx_mail_tenantalign_signed() goes on */
+    }
+
     tsigs = ta_str("", 0);
 
     v = ctx->decided ? ta_txn_verdict(ctx->txn)
                      : ta_txn_finish(ctx->txn, &tsigs);
+
+    ngx_mail_tenantalign_decided(ctx, v, tsigs);
+    return;
+
+refused:
+
+    ngx_mail_tenantalign_refused(ctx);
+}
+
+
+/* the verdict is final: tell the client, or send the message up */
+
+static void
+ngx_mail_tenantalign_decided(ngx_mail_ta_ctx_t *ctx, const ta_verdict_t *v,
+    ta_str_t tsigs)
+{
+    char                 reply[1024], line[1024];
+    size_t               n;
+    ngx_str_t            sigs, extra;
+    ngx_mail_session_t  *s;
+    ngx_mail_ta_slot_t  *slot;
+
+    s = ctx->session;
 
     ta_txn_log(ctx->txn, line, sizeof(line));
     ngx_log_error(NGX_LOG_NOTICE, s->connection->log, 0, "tenantalign: %s",
@@ -1453,7 +1604,16 @@ ngx_mail_tenantalign_message(ngx_mail_ta_ctx_t *ctx, ngx_uint_t too_big)
 
 refused:
 
-    /* the upstream still holds MAIL and RCPT: a hidden RSET */
+    ngx_mail_tenantalign_refused(ctx);
+}
+
+
+/* the upstream still holds MAIL and RCPT: a hidden RSET */
+
+static void
+ngx_mail_tenantalign_refused(ngx_mail_ta_ctx_t *ctx)
+{
+    ngx_mail_ta_slot_t  *slot;
 
     ctx->paused = 0;
     ngx_mail_tenantalign_reset(ctx);
@@ -2065,7 +2225,7 @@ ngx_mail_tenantalign_run(ngx_event_t *ev, ngx_event_handler_pt body)
         body(ev);
     }
 
-    if (ctx->closing) {
+    if (ctx->closing && !ctx->signing) {
         ngx_mail_tenantalign_finalize(ctx);     /* frees ctx: nothing after */
     }
 }

@@ -32,7 +32,8 @@ SRC
 "$TA" compile --quiet "$W/bench.src" "$W/tenants.cdb" 2>/dev/null; chgrp Debian-exim "$W/tenants.cdb"
 nginx_setup "$W/n" 2890 2899 "$W/tenants.cdb" enforce \
     "server { listen 127.0.0.1:2892; protocol smtp; tenantalign off; }
-     server { listen 127.0.0.1:2893; protocol smtp; tenantalign_buffer_size 8m; }"
+     server { listen 127.0.0.1:2893; protocol smtp; tenantalign_buffer_size 8m; }
+     server { listen 127.0.0.1:2894; protocol smtp; tenantalign_thread_pool tenantalign; }"
 nginx_start "$W/n" || exit 1
 worker() { pgrep -P "$(cat "$W/n/nginx.pid")" | head -1; }
 cpu() { awk '{print $14 + $15}' "/proc/$(worker)/stat"; }
@@ -57,9 +58,12 @@ for size in ${SIZES:-2048 51200 5242880}; do
     for conc in 1 8; do
         read -r s_rate s_p50 s_p99 s_fail s_cpu <<<"$(run 2892 brsa $conc $size)"
         printf '| %s | %s | stock nginx | %s | 1.00 | %s | %s | %s | |\n' "$size" "$conc" "$s_rate" "$s_p50" "$s_p99" "$s_cpu"
-        for login in bed brsa; do
-            read -r rate p50 p99 fail cpu_us <<<"$(run 2890 $login $conc $size)"
+        for spec in "2890 bed" "2890 brsa" "2894 brsa"; do
+            set -- $spec
+            port=$1 login=$2
+            read -r rate p50 p99 fail cpu_us <<<"$(run $port $login $conc $size)"
             alg=ed25519; [ $login = brsa ] && alg=rsa2048
+            [ $port = 2894 ] && alg="$alg, thread pool"
             printf '| %s | %s | module, %s | %s | %.2f | %s | %s | %s | %s |\n' "$size" "$conc" "$alg" "$rate" \
                 "$(awk -v a="$rate" -v b="$s_rate" 'BEGIN{print a/b}')" "$p50" "$p99" "$cpu_us" \
                 "$([ $login = brsa ] && awk -v c="$cpu_us" -v s="$s_cpu" -v f="$floor" 'BEGIN{printf "%.2f", (c-s)/f}')"

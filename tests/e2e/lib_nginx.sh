@@ -21,6 +21,7 @@ worker_processes 1;
 error_log $dir/logs/error.log info;
 pid $dir/nginx.pid;
 events { worker_connections 256; }
+thread_pool tenantalign threads=2;
 mail {
     server_name relay.tenantalign.test;
     auth_http 127.0.0.1:$((port + 1))/auth;

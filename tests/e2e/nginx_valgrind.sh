@@ -19,9 +19,10 @@ INBOX=$W/up/mail/inbox
 exim_setup "$W/up" $((P + 20)) relay && exim_start "$W/up" || { fail "upstream exim"; finish; }
 mkdir -p "$W/n"
 nginx_setup "$W/n" "$P" $((P + 20)) "$W/up/tenants.cdb" enforce "
+    tenantalign_thread_pool tenantalign;
     server { listen 127.0.0.1:$((P + 2)); protocol smtp; tenantalign_buffer_size 16k; }
     server { listen 127.0.0.1:$((P + 3)); protocol smtp; tenantalign_max_message_size 8k; }
-    server { listen 127.0.0.1:$((P + 4)); protocol smtp; tenantalign monitor; }"
+    server { listen 127.0.0.1:$((P + 4)); protocol smtp; tenantalign monitor; tenantalign_thread_pool off; }"
 sed -i '/^user /d' "$W/n/nginx.conf"
 /usr/bin/python3 "$TOP/tests/e2e/auth_http.py" $(cat "$W/n/auth.args") &
 echo $! >"$W/n/auth.pid"
@@ -56,6 +57,29 @@ check "valgrind: 40 transactions in one session" test "$(grep -c ' DATA ' <<<"$r
 /usr/bin/python3 "$TOP/tests/e2e/nginx_cases.py" "$P" "$INBOX" >"$W/cases.out" 2>&1
 check "valgrind: the byte-exact cases pass under valgrind" bash -c '! grep -q "^not ok" "$1" && grep -q "^ok" "$1"' _ "$W/cases.out"
 grep "^not ok" "$W/cases.out" | head -5 | while read -r l; do diag "$l"; done
+
+# clients that vanish right after the final dot, while the thread signs
+/usr/bin/python3 - "$P" <<'PY'
+import base64, socket, sys
+for i in range(10):
+    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+    f = s.makefile("rb")
+    f.readline()
+    auth = base64.b64encode(b"\0acme\0secret")
+    s.sendall(b"EHLO c\r\n")
+    while f.readline()[3:4] == b"-":
+        pass
+    s.sendall(b"AUTH PLAIN " + auth + b"\r\n")
+    f.readline()
+    s.sendall(b"MAIL FROM:<bounce@acme.example>\r\nRCPT TO:<x@customer.example>\r\nDATA\r\n")
+    for _ in range(3):
+        f.readline()
+    s.sendall(b"From: news@acme.example\r\nSubject: gone\r\n\r\nbye\r\n.\r\n")
+    s.close()
+PY
+sleep 1
+r=$($SEND --port "$P" --login acme --mail-from bounce@acme.example "$W/ok.eml" 2>&1)
+check "valgrind: after clients vanished mid-signing, still serving" grep -q "^0 DATA 250" <<<"$r"
 
 kill -QUIT "$VG"; wait "$VG"; rc=$?; VG=
 check "valgrind: nginx exited cleanly (rc $rc)" test "$rc" -eq 0

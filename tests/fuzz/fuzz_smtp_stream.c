@@ -30,10 +30,12 @@ run(const uint8_t *d, size_t n, size_t step, char *log)
         if (l + ev.len + 8 > sizeof(log1))
             break;
         log[l++] = (char) ('0' + ev.type);
-        /* content holds CR or LF only as a whole "\r\n" piece */
-        if (ev.type == TA_SMTP_CONTENT && (memchr(ev.line, '\r', ev.len) || memchr(ev.line, '\n', ev.len))
-            && !(ev.len == 2 && ev.line[0] == '\r' && ev.line[1] == '\n'))
-            abort();
+        /* content holds CR and LF only as whole "\r\n" pairs within a piece */
+        if (ev.type == TA_SMTP_CONTENT)
+            for (size_t j = 0; j < ev.len; j++)
+                if ((ev.line[j] == '\r' && (j + 1 == ev.len || ev.line[j + 1] != '\n'))
+                    || (ev.line[j] == '\n' && (j == 0 || ev.line[j - 1] != '\r')))
+                    abort();
         memcpy(log + l, ev.line ? ev.line : "", ev.len);
         l += ev.len;
         if (ev.type == TA_SMTP_COMMAND && ev.len >= 4 && memcmp(ev.line, "DATA", 4) == 0)
