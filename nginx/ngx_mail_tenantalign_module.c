@@ -1453,6 +1453,23 @@ ngx_mail_tenantalign_signed(ngx_event_t *ev)
 }
 
 
+/* an Ed25519 signature (tens of microseconds) costs less than a hand-off */
+
+static ngx_uint_t
+ngx_mail_tenantalign_has_rsa(const ta_verdict_t *v)
+{
+    size_t  i;
+
+    for (i = 0; i < v->nsign; i++) {
+        if (v->sign[i]->alg == TA_ALG_RSA_SHA256) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
 static ngx_int_t
 ngx_mail_tenantalign_sign_async(ngx_mail_ta_ctx_t *ctx)
 {
@@ -1526,6 +1543,7 @@ ngx_mail_tenantalign_message(ngx_mail_ta_ctx_t *ctx, ngx_uint_t too_big)
     }
 
     if (!ctx->decided && ctx->conf->thread_pool
+        && ngx_mail_tenantalign_has_rsa(ta_txn_verdict(ctx->txn))
         && ngx_mail_tenantalign_sign_async(ctx) == NGX_OK)
     {
         return;             /* ngx_mail_tenantalign_signed() goes on */

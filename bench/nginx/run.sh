@@ -58,8 +58,8 @@ for size in ${SIZES:-2048 51200 5242880}; do
     for conc in 1 8; do
         read -r s_rate s_p50 s_p99 s_fail s_cpu <<<"$(run 2892 brsa $conc $size)"
         printf '| %s | %s | stock nginx | %s | 1.00 | %s | %s | %s | |\n' "$size" "$conc" "$s_rate" "$s_p50" "$s_p99" "$s_cpu"
-        for spec in "2890 bed" "2890 brsa" "2894 brsa"; do
-            set -- $spec
+        for spec in ${SPECS:-2890_bed 2890_brsa 2894_brsa}; do     # port_login; 2894: thread pool
+            set -- ${spec/_/ }
             port=$1 login=$2
             read -r rate p50 p99 fail cpu_us <<<"$(run $port $login $conc $size)"
             alg=ed25519; [ $login = brsa ] && alg=rsa2048
