@@ -195,6 +195,7 @@ static void ngx_mail_tenantalign_run(ngx_event_t *ev,
 static void ngx_mail_tenantalign_cleanup(void *data);
 static void ngx_mail_tenantalign_engine_close(void *data);
 static void ngx_mail_tenantalign_msg_free(ngx_mail_ta_ctx_t *ctx);
+static void ngx_mail_tenantalign_msg_release(ngx_mail_ta_ctx_t *ctx);
 static char *ngx_mail_tenantalign_thread_pool(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 
@@ -1009,10 +1010,7 @@ ngx_mail_tenantalign_command(ngx_mail_ta_ctx_t *ctx, ngx_str_t *line)
 static void
 ngx_mail_tenantalign_msg_free(ngx_mail_ta_ctx_t *ctx)
 {
-    free(ctx->msg);
-    ctx->msg = NULL;
-    ctx->msg_len = 0;
-    ctx->msg_cap = 0;
+    ngx_mail_tenantalign_msg_release(ctx);
 
     if (ctx->spill_pool) {
         ngx_destroy_pool(ctx->spill_pool);      /* closes the file */
@@ -1047,11 +1045,29 @@ ngx_mail_tenantalign_msg_free(ngx_mail_ta_ctx_t *ctx)
 
 
 /*
- * the memory part grows in 64 KB steps (large reallocations remap pages
- * rather than copy), so it holds its octets and at most 64 KB more
+ * The memory part grows in 64 KB steps: the first 64 KB from malloc, beyond
+ * that an anonymous mapping grown with mremap, which moves pages and never
+ * copies - so a message held in memory costs its size and at most 64 KB
+ * more, with no transient second copy while it grows.
  */
 
 #define NGX_MAIL_TA_WINDOW  65536
+
+static void
+ngx_mail_tenantalign_msg_release(ngx_mail_ta_ctx_t *ctx)
+{
+    if (ctx->msg_cap > NGX_MAIL_TA_WINDOW) {
+        (void) munmap(ctx->msg, ctx->msg_cap);
+
+    } else {
+        free(ctx->msg);
+    }
+
+    ctx->msg = NULL;
+    ctx->msg_len = 0;
+    ctx->msg_cap = 0;
+}
+
 
 static ngx_int_t
 ngx_mail_tenantalign_msg_append(ngx_mail_ta_ctx_t *ctx, u_char *p, size_t n)
@@ -1063,9 +1079,30 @@ ngx_mail_tenantalign_msg_append(ngx_mail_ta_ctx_t *ctx, u_char *p, size_t n)
         cap = (ctx->msg_len + n + NGX_MAIL_TA_WINDOW - 1)
               & ~((size_t) NGX_MAIL_TA_WINDOW - 1);
 
-        np = realloc(ctx->msg, cap);
-        if (np == NULL) {
-            return NGX_ERROR;
+        if (cap <= NGX_MAIL_TA_WINDOW) {
+            np = realloc(ctx->msg, cap);
+            if (np == NULL) {
+                return NGX_ERROR;
+            }
+
+        } else if (ctx->msg_cap <= NGX_MAIL_TA_WINDOW) {
+            np = mmap(NULL, cap, PROT_READ|PROT_WRITE,
+                      MAP_PRIVATE|MAP_ANONYMOUS, -1, 0);
+            if (np == MAP_FAILED) {
+                return NGX_ERROR;
+            }
+
+            if (ctx->msg_len) {
+                ngx_memcpy(np, ctx->msg, ctx->msg_len);
+            }
+
+            free(ctx->msg);
+
+        } else {
+            np = mremap(ctx->msg, ctx->msg_cap, cap, MREMAP_MAYMOVE);
+            if (np == MAP_FAILED) {
+                return NGX_ERROR;
+            }
         }
 
         ctx->msg = np;
@@ -1208,10 +1245,7 @@ ngx_mail_tenantalign_header(ngx_mail_ta_ctx_t *ctx, size_t hlen)
     if (v->action != TA_ACCEPT) {
         /* final: the rest of the message is read and dropped */
         ctx->decided = 1;
-        free(ctx->msg);
-        ctx->msg = NULL;
-        ctx->msg_len = 0;
-        ctx->msg_cap = 0;
+        ngx_mail_tenantalign_msg_release(ctx);
         return;
     }
 
