@@ -49,6 +49,7 @@ typedef struct {
     size_t                      buffer_size;
     ngx_path_t                 *temp_path;
     ngx_thread_pool_t          *thread_pool;     /* signing off the loop */
+    ngx_flag_t                  upstream_bdat;   /* BDAT LAST, not DATA */
     ngx_msec_t                  timeout;
     ngx_msec_t                  upstream_keepalive;
 
@@ -157,6 +158,7 @@ typedef struct {
     off_t                       send_pos;       /* message octets sent up */
     unsigned                    sending:1;
     unsigned                    send_bol:1;     /* send_pos starts a line */
+    unsigned                    bdat:1;         /* going up raw, as BDAT */
 
     ngx_mail_ta_slot_t          slots[NGX_MAIL_TA_SLOTS];
     ngx_uint_t                  head, count;
@@ -187,6 +189,7 @@ static void ngx_mail_tenantalign_process(ngx_mail_ta_ctx_t *ctx);
 static void ngx_mail_tenantalign_decided(ngx_mail_ta_ctx_t *ctx,
     const ta_verdict_t *v, ta_str_t tsigs);
 static void ngx_mail_tenantalign_refused(ngx_mail_ta_ctx_t *ctx);
+static void ngx_mail_tenantalign_bdat(ngx_mail_ta_ctx_t *ctx);
 static void ngx_mail_tenantalign_flush(ngx_mail_ta_ctx_t *ctx);
 static void ngx_mail_tenantalign_close(ngx_mail_ta_ctx_t *ctx);
 static void ngx_mail_tenantalign_finalize(ngx_mail_ta_ctx_t *ctx);
@@ -252,6 +255,13 @@ static ngx_command_t  ngx_mail_tenantalign_commands[] = {
       0,
       NULL },
 
+    { ngx_string("tenantalign_upstream_bdat"),
+      NGX_MAIL_MAIN_CONF|NGX_MAIL_SRV_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_MAIL_SRV_CONF_OFFSET,
+      offsetof(ngx_mail_tenantalign_srv_conf_t, upstream_bdat),
+      NULL },
+
     { ngx_string("tenantalign_upstream_keepalive"),
       NGX_MAIL_MAIN_CONF|NGX_MAIL_SRV_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_msec_slot,
@@ -315,6 +325,7 @@ ngx_mail_tenantalign_create_srv_conf(ngx_conf_t *cf)
     conf->mode = NGX_CONF_UNSET_UINT;
     conf->max_message_size = NGX_CONF_UNSET_SIZE;
     conf->thread_pool = NGX_CONF_UNSET_PTR;
+    conf->upstream_bdat = NGX_CONF_UNSET;
     conf->buffer_size = NGX_CONF_UNSET_SIZE;
     conf->timeout = NGX_CONF_UNSET_MSEC;
     conf->upstream_keepalive = NGX_CONF_UNSET_MSEC;
@@ -340,6 +351,7 @@ ngx_mail_tenantalign_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
                               1024 * 1024);
     ngx_conf_merge_msec_value(conf->timeout, prev->timeout, 300000);
     ngx_conf_merge_ptr_value(conf->thread_pool, prev->thread_pool, NULL);
+    ngx_conf_merge_value(conf->upstream_bdat, prev->upstream_bdat, 0);
 
     if (ngx_conf_merge_path_value(cf, &conf->temp_path, prev->temp_path,
                                   &ngx_mail_tenantalign_temp_path)
@@ -1041,6 +1053,7 @@ ngx_mail_tenantalign_msg_free(ngx_mail_ta_ctx_t *ctx)
     ctx->prefix = NULL;
     ctx->prefix_len = 0;
     ctx->sending = 0;
+    ctx->bdat = 0;
 }
 
 
@@ -1363,8 +1376,9 @@ ngx_mail_tenantalign_refill(ngx_mail_ta_ctx_t *ctx)
             if ((ctx->send_pos > 0 && ctx->last != LF
                  && ngx_mail_tenantalign_to_upstream(ctx, (u_char *) CRLF, 2)
                     != NGX_OK)
-                || ngx_mail_tenantalign_to_upstream(ctx, (u_char *) "." CRLF,
-                                                    3) != NGX_OK)
+                || (!ctx->bdat
+                    && ngx_mail_tenantalign_to_upstream(ctx,
+                           (u_char *) "." CRLF, 3) != NGX_OK))
             {
                 return NGX_ERROR;
             }
@@ -1407,7 +1421,7 @@ ngx_mail_tenantalign_refill(ngx_mail_ta_ctx_t *ctx)
             end = ctx->win + ctx->win_len;
         }
 
-        if (ctx->send_bol && *p == '.'
+        if (!ctx->bdat && ctx->send_bol && *p == '.'
             && ngx_mail_tenantalign_to_upstream(ctx, (u_char *) ".", 1)
                != NGX_OK)
         {
@@ -1418,9 +1432,11 @@ ngx_mail_tenantalign_refill(ngx_mail_ta_ctx_t *ctx)
             end = p + NGX_MAIL_TA_WINDOW;
         }
 
-        /* up to a line that starts with a dot (stuffed next time round) */
+        /* for DATA: up to a line that starts with a dot (stuffed next) */
 
-        for (q = p; ; q = nl) {
+        nl = end;                   /* raw, for BDAT */
+
+        for (q = p; !ctx->bdat; q = nl) {
             nl = memchr(q, LF, end - q);
 
             if (nl == NULL) {
@@ -1536,6 +1552,45 @@ ngx_mail_tenantalign_sign_async(ngx_mail_ta_ctx_t *ctx)
 }
 
 
+/*
+ * RFC 3030 upstream: "BDAT size LAST" and the message as it stands - no
+ * wait for a 354, no dot-stuffing, one reply
+ */
+
+static void
+ngx_mail_tenantalign_bdat(ngx_mail_ta_ctx_t *ctx)
+{
+    off_t                size;
+    u_char               line[64];
+    ngx_mail_ta_slot_t  *slot;
+
+    size = (off_t) ctx->prefix_len + (off_t) ctx->msg_len + ctx->spill_len;
+
+    if ((off_t) ctx->msg_len + ctx->spill_len > 0 && ctx->last != LF) {
+        size += 2;              /* the CRLF the last line lacks */
+    }
+
+    slot = ngx_mail_tenantalign_slot(ctx, slot_final, cmd_other);
+    if (slot == NULL
+        || ngx_mail_tenantalign_to_upstream(ctx, line,
+               ngx_sprintf(line, "BDAT %O LAST" CRLF, size) - line)
+           != NGX_OK
+        || ngx_mail_tenantalign_to_upstream(ctx, ctx->prefix, ctx->prefix_len)
+           != NGX_OK)
+    {
+        ngx_mail_tenantalign_close(ctx);
+        return;
+    }
+
+    free(ctx->prefix);
+    ctx->prefix = NULL;
+    ctx->bdat = 1;
+    ctx->sending = 1;
+    ctx->send_pos = 0;
+    ctx->send_bol = 1;
+}
+
+
 /* the final dot: the decision, then forward or refuse */
 
 static void
@@ -1640,6 +1695,11 @@ ngx_mail_tenantalign_decided(ngx_mail_ta_ctx_t *ctx, const ta_verdict_t *v,
 
     ta_txn_free(ctx->txn);
     ctx->txn = NULL;
+
+    if (ctx->conf->upstream_bdat) {
+        ngx_mail_tenantalign_bdat(ctx);
+        return;
+    }
 
     /* DATA upstream now; the message only after its 354 */
 

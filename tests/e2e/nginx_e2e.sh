@@ -25,18 +25,21 @@ openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=relay.tenantalign.test -days
     -keyout "$W/tls.key" -out "$W/tls.crt" 2>/dev/null
 chgrp Debian-exim "$W/tls.key"; chmod 640 "$W/tls.key"
 mkdir -p "$W/n"
-# signing in the thread pool everywhere but on the monitor and 64k servers,
-# which sign on the event loop
+# signing in the thread pool, messages up with BDAT, everywhere but on the
+# monitor and 64k servers: they sign on the event loop and send DATA
 EXTRA="
     tenantalign_thread_pool tenantalign;
-    server { listen 127.0.0.1:$((P + 2)); protocol smtp; tenantalign monitor; tenantalign_thread_pool off; }
+    tenantalign_upstream_bdat on;
+    server { listen 127.0.0.1:$((P + 2)); protocol smtp; tenantalign monitor; tenantalign_thread_pool off;
+             tenantalign_upstream_bdat off; }
     server { listen 127.0.0.1:$((P + 3)); protocol smtp; tenantalign_max_message_size 8k; }
     server { listen 127.0.0.1:$((P + 4)); protocol smtp; tenantalign_store $W/missing.cdb; }
     server { listen 127.0.0.1:$((P + 5)); protocol smtp; starttls on;
              ssl_certificate $W/tls.crt; ssl_certificate_key $W/tls.key; }
     server { listen 127.0.0.1:$((P + 6)); protocol smtp; tenantalign off; }
     server { listen 127.0.0.1:$((P + 7)); protocol smtp; tenantalign_upstream_keepalive 1s; }
-    server { listen 127.0.0.1:$((P + 8)); protocol smtp; tenantalign_buffer_size 64k; tenantalign_thread_pool off; }
+    server { listen 127.0.0.1:$((P + 8)); protocol smtp; tenantalign_buffer_size 64k; tenantalign_thread_pool off;
+             tenantalign_upstream_bdat off; }
     server { listen 127.0.0.1:$((P + 9)); protocol smtp; tenantalign_buffer_size 4k;
              tenantalign_temp_path $W/n/temp-ro; }"
 nginx_setup "$W/n" "$P" $((P + 20)) "$STORE" enforce "$EXTRA"
