@@ -205,4 +205,13 @@ nginx_reload "$W/n"; sleep 1
 r=$($SEND --port "$P" --login acme --mail-from bounce@acme.example "$W/spoof.eml" 2>&1)
 check "reload with the module again: enforcing" grep -q '^0 DATA 550 5.7.515' <<<"$r"
 check "no worker crashed" bash -c '! grep -q "exited on signal" "$1"' _ "$W/n/logs/error.log"
+
+# the example mail block shipped in modules/nginx is valid for this nginx
+mkdir -p "$W/ex"
+{ echo "load_module /usr/lib/nginx/modules/ngx_mail_module.so;"; echo "load_module $NGINX_SO;"
+  echo "events {}"; echo "pid $W/ex/pid;"
+  sed -e "s|/etc/ssl/certs/relay.pem|$W/tls.crt|; s|/etc/ssl/private/relay.key|$W/tls.key|" \
+      -e "s|/var/lib/nginx/tenantalign|$W/ex/temp|" "$TOP/modules/nginx/mail-example.conf"; } >"$W/ex/nginx.conf"
+check "modules/nginx/mail-example.conf passes nginx -t" \
+    /usr/sbin/nginx -t -q -p "$W/ex" -c "$W/ex/nginx.conf" -e "$W/ex/error.log"
 finish
