@@ -198,6 +198,9 @@ static void ngx_mail_tenantalign_run(ngx_event_t *ev,
 static void ngx_mail_tenantalign_cleanup(void *data);
 static void ngx_mail_tenantalign_engine_close(void *data);
 static void ngx_mail_tenantalign_msg_free(ngx_mail_ta_ctx_t *ctx);
+static ngx_int_t ngx_mail_tenantalign_init_process(ngx_cycle_t *cycle);
+static ngx_int_t ngx_mail_tenantalign_engine(
+    ngx_mail_tenantalign_srv_conf_t *tcf, ngx_log_t *log);
 static void ngx_mail_tenantalign_msg_release(ngx_mail_ta_ctx_t *ctx);
 static char *ngx_mail_tenantalign_thread_pool(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
@@ -303,7 +306,7 @@ ngx_module_t  ngx_mail_tenantalign_module = {
     NGX_MAIL_MODULE,                       /* module type */
     NULL,                                  /* init master */
     NULL,                                  /* init module */
-    NULL,                                  /* init process */
+    ngx_mail_tenantalign_init_process,     /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
     NULL,                                  /* exit process */
@@ -428,6 +431,55 @@ ngx_mail_tenantalign_thread_pool(ngx_conf_t *cf, ngx_command_t *cmd,
     }
 
     return NGX_CONF_OK;
+}
+
+
+extern ngx_module_t  ngx_mail_module;      /* not in ngx_mail.h */
+
+
+/*
+ * a new worker opens its engines and parses the stores' active keys (up to
+ * the key cache's 256) before its first session, which would otherwise pay
+ * for OpenSSL's first use and the key parsing
+ */
+
+static ngx_int_t
+ngx_mail_tenantalign_init_process(ngx_cycle_t *cycle)
+{
+    u_char                            path[NGX_MAX_PATH];
+    ngx_uint_t                        i;
+    ngx_mail_conf_ctx_t              *mctx;
+    ngx_mail_core_srv_conf_t        **cscfp;
+    ngx_mail_core_main_conf_t        *cmcf;
+    ngx_mail_tenantalign_srv_conf_t  *tcf;
+
+    mctx = (ngx_mail_conf_ctx_t *) ngx_get_conf(cycle->conf_ctx,
+                                                ngx_mail_module);
+    if (mctx == NULL) {
+        return NGX_OK;
+    }
+
+    cmcf = mctx->main_conf[ngx_mail_core_module.ctx_index];
+    cscfp = cmcf->servers.elts;
+
+    for (i = 0; i < cmcf->servers.nelts; i++) {
+        tcf = cscfp[i]->ctx->srv_conf[ngx_mail_tenantalign_module.ctx_index];
+
+        if (tcf->mode == NGX_MAIL_TA_OFF || tcf->engine
+            || tcf->store.len >= NGX_MAX_PATH)
+        {
+            continue;
+        }
+
+        if (ngx_mail_tenantalign_engine(tcf, cycle->log) != NGX_OK) {
+            continue;       /* sessions retry, and tempfail meanwhile */
+        }
+
+        ngx_cpystrn(path, tcf->store.data, tcf->store.len + 1);
+        (void) ta_engine_warm_keys((char *) path, 256);
+    }
+
+    return NGX_OK;
 }
 
 
