@@ -190,6 +190,7 @@ static void ngx_mail_tenantalign_decided(ngx_mail_ta_ctx_t *ctx,
     const ta_verdict_t *v, ta_str_t tsigs);
 static void ngx_mail_tenantalign_refused(ngx_mail_ta_ctx_t *ctx);
 static void ngx_mail_tenantalign_bdat(ngx_mail_ta_ctx_t *ctx);
+static ngx_int_t ngx_mail_tenantalign_start_sending(ngx_mail_ta_ctx_t *ctx);
 static void ngx_mail_tenantalign_flush(ngx_mail_ta_ctx_t *ctx);
 static void ngx_mail_tenantalign_close(ngx_mail_ta_ctx_t *ctx);
 static void ngx_mail_tenantalign_finalize(ngx_mail_ta_ctx_t *ctx);
@@ -1626,20 +1627,38 @@ ngx_mail_tenantalign_bdat(ngx_mail_ta_ctx_t *ctx)
     if (slot == NULL
         || ngx_mail_tenantalign_to_upstream(ctx, line,
                ngx_sprintf(line, "BDAT %O LAST" CRLF, size) - line)
-           != NGX_OK
-        || ngx_mail_tenantalign_to_upstream(ctx, ctx->prefix, ctx->prefix_len)
            != NGX_OK)
     {
         ngx_mail_tenantalign_close(ctx);
         return;
     }
 
+    ctx->bdat = 1;
+
+    if (ngx_mail_tenantalign_start_sending(ctx) != NGX_OK) {
+        ngx_mail_tenantalign_close(ctx);
+    }
+}
+
+
+/* the signatures go up, then the message, refilled as the socket drains */
+
+static ngx_int_t
+ngx_mail_tenantalign_start_sending(ngx_mail_ta_ctx_t *ctx)
+{
+    if (ngx_mail_tenantalign_to_upstream(ctx, ctx->prefix, ctx->prefix_len)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
     free(ctx->prefix);
     ctx->prefix = NULL;
-    ctx->bdat = 1;
     ctx->sending = 1;
     ctx->send_pos = 0;
     ctx->send_bol = 1;
+
+    return NGX_OK;
 }
 
 
@@ -1949,19 +1968,11 @@ ngx_mail_tenantalign_upstream_reply(ngx_mail_ta_ctx_t *ctx, ngx_str_t *text)
 
         case slot_up_data:
             if (code == 354) {
-                if (ngx_mail_tenantalign_to_upstream(ctx, ctx->prefix,
-                                                     ctx->prefix_len)
-                    != NGX_OK)
-                {
+                if (ngx_mail_tenantalign_start_sending(ctx) != NGX_OK) {
                     ngx_mail_tenantalign_close(ctx);
                     return;
                 }
 
-                free(ctx->prefix);
-                ctx->prefix = NULL;
-                ctx->sending = 1;
-                ctx->send_pos = 0;
-                ctx->send_bol = 1;
                 slot->type = slot_final;
                 return;
             }
