@@ -150,19 +150,17 @@ warm_tenant(const ta_tenant_t *t, void *arg)
     return 0;
 }
 
-/* ta_engine_warm_keys - load up to max signing keys of a store into the key cache */
+/* ta_engine_warm_keys - the store's active signing keys into the key cache, as many as it holds */
 size_t
-ta_engine_warm_keys(const char *store_path, size_t max)
+ta_engine_warm_keys(ta_engine_t *e)
 {
-    ta_store_t *st;
-    char        err[256];
-    size_t      left = max;
+    char   err[256];
+    size_t left = TA_KEY_CACHE_SIZE;
 
-    if (ta_store_open(store_path, &st, err, sizeof(err)) != TA_OK)
+    if (e == NULL || !store_ready(e))
         return 0;
-    (void) ta_store_each(st, warm_tenant, &left, err, sizeof(err));
-    ta_store_close(st);
-    return max - left;
+    (void) ta_store_each(e->store, warm_tenant, &left, err, sizeof(err));
+    return TA_KEY_CACHE_SIZE - left;
 }
 
 /* lookup - the tenant for a login; a tempfail verdict on store trouble */

@@ -7,7 +7,7 @@
  *	int  ta_engine_open(const ta_engine_conf_t *conf, ta_engine_t **out,
  *	                    char *err, size_t errlen);
  *	void ta_engine_close(ta_engine_t *e);
- *	size_t ta_engine_warm_keys(const char *store_path, size_t max);
+ *	size_t ta_engine_warm_keys(ta_engine_t *e);
  *	void ta_engine_mail(ta_engine_t *e, ta_str_t login, ta_str_t mail_from,
  *	                    ta_verdict_t *v);
  *
@@ -30,11 +30,12 @@
  *	naming the problem, and each call retries (ta_store_refresh semantics:
  *	at most once a second). Returns TA_ESYSTEM only on out-of-memory.
  *
- *	ta_engine_warm_keys() parses up to max active signing keys named in a
- *	store into this process's key cache (which holds 256), for a daemon
- *	that forks per connection: its children then start with them. Keys
- *	that fail to load are skipped (the message path reports them).
- *	Returns how many were loaded.
+ *	ta_engine_warm_keys() parses the active signing keys named in the
+ *	engine's store into this process's key cache, as many as it holds
+ *	(TA_KEY_CACHE_SIZE), so that sessions - or the children of a daemon
+ *	that forks per connection - start with them. Keys that fail to load
+ *	are skipped (the message path reports them). Returns how many were
+ *	loaded.
  *
  *	ta_engine_mail() is the MAIL FROM-time check (envelope only).
  *
@@ -77,7 +78,7 @@ typedef struct {
 int  ta_engine_open(const ta_engine_conf_t *conf, ta_engine_t **out,
     char *err, size_t errlen);
 void ta_engine_close(ta_engine_t *e);
-size_t ta_engine_warm_keys(const char *store_path, size_t max);
+size_t ta_engine_warm_keys(ta_engine_t *e);
 void ta_engine_mail(ta_engine_t *e, ta_str_t login, ta_str_t mail_from,
     ta_verdict_t *v);
 

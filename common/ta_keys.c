@@ -25,7 +25,6 @@
 
 #include "ta_keys.h"
 
-#define CACHE_SIZE 256
 #define MAX_KEY_FILE 65536
 
 typedef struct {
@@ -38,7 +37,7 @@ typedef struct {
     EVP_PKEY      *key;
 } entry_t;
 
-static entry_t         cache[CACHE_SIZE];
+static entry_t         cache[TA_KEY_CACHE_SIZE];
 static size_t          next_slot;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -182,7 +181,7 @@ ta_key_get(const char *path, ta_dkim_alg_t alg, EVP_PKEY **out, char *err, size_
         pthread_mutex_unlock(&lock);
         return TA_ESYSTEM;
     }
-    for (i = 0; i < CACHE_SIZE; i++) {
+    for (i = 0; i < TA_KEY_CACHE_SIZE; i++) {
         e = &cache[i];
         if (e->path != NULL && strcmp(e->path, path) == 0 && e->alg == alg
             && e->dev == st.st_dev && e->ino == st.st_ino && e->size == st.st_size
@@ -207,11 +206,11 @@ ta_key_get(const char *path, ta_dkim_alg_t alg, EVP_PKEY **out, char *err, size_
         return TA_ESYSTEM;
     }
     /* replace an older entry for the same file, else the next slot */
-    for (i = 0; i < CACHE_SIZE; i++)
+    for (i = 0; i < TA_KEY_CACHE_SIZE; i++)
         if (cache[i].path != NULL && strcmp(cache[i].path, path) == 0 && cache[i].alg == alg)
             break;
-    if (i == CACHE_SIZE)
-        i = next_slot++ % CACHE_SIZE;
+    if (i == TA_KEY_CACHE_SIZE)
+        i = next_slot++ % TA_KEY_CACHE_SIZE;
     e = &cache[i];
     free(e->path);
     EVP_PKEY_free(e->key);
@@ -241,7 +240,7 @@ ta_keys_flush(void)
     size_t i;
 
     pthread_mutex_lock(&lock);
-    for (i = 0; i < CACHE_SIZE; i++) {
+    for (i = 0; i < TA_KEY_CACHE_SIZE; i++) {
         free(cache[i].path);
         EVP_PKEY_free(cache[i].key);
         cache[i].path = NULL;

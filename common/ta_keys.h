@@ -33,4 +33,6 @@ int  ta_key_parse(const char *data, size_t len, ta_dkim_alg_t alg, EVP_PKEY **ou
     char *err, size_t errlen);
 void ta_keys_flush(void);
 
+#define TA_KEY_CACHE_SIZE  256      /* parsed keys a process keeps */
+
 #endif

@@ -147,6 +147,16 @@ read_conf(void)
     fclose(f);
 }
 
+/* engine_conf - the engine's settings, from the configuration file */
+static void
+engine_conf(ta_engine_conf_t *ec)
+{
+    memset(ec, 0, sizeof(*ec));
+    ec->store_path = conf.store;
+    ec->eol = TA_EOL_LF;            /* Exim's spool and header_list use LF */
+    ec->mode = conf.mode;
+}
+
 /* setup - configuration and engine, once per process */
 static void
 setup(void)
@@ -158,10 +168,7 @@ setup(void)
         return;
     loaded = 1;
     read_conf();
-    memset(&ec, 0, sizeof(ec));
-    ec.store_path = conf.store;
-    ec.eol = TA_EOL_LF;             /* Exim's spool and header_list use LF */
-    ec.mode = conf.mode;
+    engine_conf(&ec);
     if (ta_engine_open(&ec, &engine, err, sizeof(err)) != TA_OK) {
         snprintf(conf.error, sizeof(conf.error), "%s", err);
         engine = NULL;
@@ -449,6 +456,25 @@ warm_sign(const char *type, size_t bits)
     EVP_PKEY_free(k);
 }
 
+/* warm_keys - the store's keys parsed here, through an engine of its own that
+ * is closed again: connections open theirs, so the store itself stays lazy */
+static void
+warm_keys(void)
+{
+    ta_engine_conf_t ec;
+    ta_engine_t     *e;
+    char             err[512];
+
+    read_conf();
+    if (conf.error[0] != '\0')
+        return;
+    engine_conf(&ec);
+    if (ta_engine_open(&ec, &e, err, sizeof(err)) == TA_OK) {
+        (void) ta_engine_warm_keys(e);
+        ta_engine_close(e);
+    }
+}
+
 /*
  * tenantalign_preload - dlfunc for an option the daemon expands before it
  * forks for a connection (smtp_accept_max_per_host): loads this plugin,
@@ -485,10 +511,7 @@ tenantalign_preload(uschar **yield, int argc, uschar *argv[])
      * set-up happens here, once, not in every connection */
     warm_sign("ED25519", 0);
     warm_sign("RSA", 1024);
-    if (argc > 1 && argv[1] && strcmp(CS argv[1], "keys") == 0) {
-        read_conf();
-        if (conf.error[0] == '\0')
-            (void) ta_engine_warm_keys(conf.store, 256);
-    }
+    if (argc > 1 && argv[1] && strcmp(CS argv[1], "keys") == 0)
+        warm_keys();
     return OK;
 }

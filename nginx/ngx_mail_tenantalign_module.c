@@ -439,15 +439,14 @@ extern ngx_module_t  ngx_mail_module;      /* not in ngx_mail.h */
 
 
 /*
- * a new worker opens its engines and parses the stores' active keys (up to
- * the key cache's 256) before its first session, which would otherwise pay
- * for OpenSSL's first use and the key parsing
+ * a new worker opens its engines and parses the stores' active keys (as
+ * many as the key cache holds) before its first session, which would
+ * otherwise pay for OpenSSL's first use and the key parsing
  */
 
 static ngx_int_t
 ngx_mail_tenantalign_init_process(ngx_cycle_t *cycle)
 {
-    u_char                            path[NGX_MAX_PATH];
     ngx_uint_t                        i;
     ngx_mail_conf_ctx_t              *mctx;
     ngx_mail_core_srv_conf_t        **cscfp;
@@ -466,9 +465,7 @@ ngx_mail_tenantalign_init_process(ngx_cycle_t *cycle)
     for (i = 0; i < cmcf->servers.nelts; i++) {
         tcf = cscfp[i]->ctx->srv_conf[ngx_mail_tenantalign_module.ctx_index];
 
-        if (tcf->mode == NGX_MAIL_TA_OFF || tcf->engine
-            || tcf->store.len >= NGX_MAX_PATH)
-        {
+        if (tcf->mode == NGX_MAIL_TA_OFF || tcf->engine) {
             continue;
         }
 
@@ -476,8 +473,7 @@ ngx_mail_tenantalign_init_process(ngx_cycle_t *cycle)
             continue;       /* sessions retry, and tempfail meanwhile */
         }
 
-        ngx_cpystrn(path, tcf->store.data, tcf->store.len + 1);
-        (void) ta_engine_warm_keys((char *) path, 256);
+        (void) ta_engine_warm_keys(tcf->engine);
     }
 
     return NGX_OK;
