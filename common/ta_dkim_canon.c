@@ -119,6 +119,9 @@ ta_body_canon_init(ta_body_canon_t *c, ta_canon_t mode, ta_eol_t eol)
     return TA_OK;
 }
 
+/* the whitespace and line-break octets as a bit set over 0..' ' */
+#define WS_BITS ((1ull << ' ') | (1ull << '\t') | (1ull << '\r') | (1ull << '\n'))
+
 /*
  * next_event - in relaxed mode, the offset of the first byte that is not
  * canonical as it stands (s[0] is content): a tab; a space followed by
@@ -129,9 +132,6 @@ ta_body_canon_init(ta_body_canon_t *c, ta_canon_t mode, ta_eol_t eol)
  * in one piece; with LF input every line end (it becomes CRLF).
  * n when none.
  */
-/* the whitespace and line-break octets as a bit set over 0..' ' */
-#define WS_BITS ((1ull << ' ') | (1ull << '\t') | (1ull << '\r') | (1ull << '\n'))
-
 static size_t
 next_event(const unsigned char *s, size_t n, int crlf)
 {
@@ -140,7 +140,6 @@ next_event(const unsigned char *s, size_t n, int crlf)
 #ifdef __SSE2__
     const __m128i sp16 = _mm_set1_epi8(' '), tb16 = _mm_set1_epi8('\t');
     const __m128i cr16 = _mm_set1_epi8('\r'), lf16 = _mm_set1_epi8('\n');
-    const __m128i ctl16 = _mm_set1_epi8(' ');
     unsigned      cr_before = 0, lf_before = 0;     /* s[0] is content */
 
     for (; i + 17 <= n; i += 16) {
@@ -149,7 +148,7 @@ next_event(const unsigned char *s, size_t n, int crlf)
         unsigned char nx;
 
         /* most blocks of encoded text hold no byte <= ' ' at all */
-        if (_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(v, ctl16), v)) == 0) {
+        if (_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(v, sp16), v)) == 0) {
             cr_before = 0;
             lf_before = 0;
             continue;
