@@ -1115,6 +1115,9 @@ ngx_mail_tenantalign_msg_free(ngx_mail_ta_ctx_t *ctx)
 
 #define NGX_MAIL_TA_WINDOW  65536
 
+#define NGX_MAIL_TA_TEMP_FAULT                                               \
+    "451 4.3.0 tenantalign: cannot write the temporary file" CRLF
+
 static void
 ngx_mail_tenantalign_msg_release(ngx_mail_ta_ctx_t *ctx)
 {
@@ -1374,8 +1377,7 @@ ngx_mail_tenantalign_content(ngx_mail_ta_ctx_t *ctx, u_char *p, size_t n)
     }
 
     if (ngx_mail_tenantalign_spill(ctx, p, n) != NGX_OK) {
-        ctx->fault = "451 4.3.0 tenantalign: cannot write the temporary file"
-                     CRLF;
+        ctx->fault = NGX_MAIL_TA_TEMP_FAULT;
     }
 
     return NGX_OK;
@@ -1443,17 +1445,11 @@ ngx_mail_tenantalign_refill(ngx_mail_ta_ctx_t *ctx)
         } else {
             off = ctx->send_pos - (off_t) ctx->msg_len;
 
+            /* win is the buffer the file was written through */
+
             if (off < ctx->win_off
                 || off >= ctx->win_off + (off_t) ctx->win_len)
             {
-                if (ctx->win == NULL) {
-                    ctx->win = ngx_alloc(NGX_MAIL_TA_WINDOW,
-                                         ctx->session->connection->log);
-                    if (ctx->win == NULL) {
-                        return NGX_ERROR;
-                    }
-                }
-
                 left = ngx_min(ctx->spill_len - off,
                                (off_t) NGX_MAIL_TA_WINDOW);
 
@@ -1685,8 +1681,7 @@ ngx_mail_tenantalign_message(ngx_mail_ta_ctx_t *ctx, ngx_uint_t too_big)
         ngx_mail_tenantalign_feed(ctx);
 
         if (ngx_mail_tenantalign_spill_flush(ctx) != NGX_OK) {
-            ctx->fault = "451 4.3.0 tenantalign: cannot write the temporary"
-                         " file" CRLF;
+            ctx->fault = NGX_MAIL_TA_TEMP_FAULT;
         }
     }
 
