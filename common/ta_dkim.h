@@ -22,8 +22,8 @@
  *	canonicalised and hashed once, in one pass, in chunks split anywhere;
  *	the message is never needed contiguous.
  *
- *	Call order: ta_dkim_new, ta_dkim_add_signer for each key (the key is
- *	borrowed, not freed), ta_dkim_headers with the parsed header section,
+ *	Call order: ta_dkim_new, ta_dkim_add_signer for each key (the context
+ *	takes its own reference to it), ta_dkim_headers with the header section,
  *	ta_dkim_body any number of times, ta_dkim_finish, ta_dkim_free.
  *	ta_dkim_finish writes the DKIM-Signature fields, in the order the
  *	signers were added, each line ending in opts->eol, ready to be put

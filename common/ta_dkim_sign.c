@@ -132,8 +132,12 @@ ta_dkim_add_signer(ta_dkim_t *d, ta_str_t domain, ta_str_t selector, ta_dkim_alg
         snprintf(err, errlen, "key for s=%s is not an Ed25519 key", s->selector);
         return TA_EINPUT;
     }
+    if (EVP_PKEY_up_ref(key) != 1) {
+        snprintf(err, errlen, "out of memory");
+        return TA_ESYSTEM;
+    }
     s->alg = alg;
-    s->key = key;
+    s->key = key;       /* our own reference: the key cache may drop its own meanwhile */
     d->nsigners++;
     return TA_OK;
 }
@@ -419,12 +423,16 @@ ta_dkim_finish(ta_dkim_t *d, char *out, size_t outsize, size_t *outlen, char *er
     return rc;
 }
 
-/* ta_dkim_free - release the context (keys are the caller's) */
+/* ta_dkim_free - release the context and its references to the keys */
 void
 ta_dkim_free(ta_dkim_t *d)
 {
+    size_t i;
+
     if (d == NULL)
         return;
+    for (i = 0; i < d->nsigners; i++)
+        EVP_PKEY_free(d->signers[i].key);
     ta_body_canon_free(&d->body);
     free(d->hdata);
     free(d->hlist);

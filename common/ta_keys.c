@@ -17,10 +17,12 @@
 #include <openssl/crypto.h>
 #include <openssl/pem.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ta_keys.h"
@@ -29,6 +31,8 @@
 
 typedef struct {
     char          *path;
+    uint32_t       path_hash;       /* compared before the path itself */
+    time_t         checked;         /* monotonic second of the last stat */
     dev_t          dev;
     ino_t          ino;
     off_t          size;
@@ -162,35 +166,69 @@ read_key_file(const char *path, struct stat *st, size_t *len, char *err, size_t 
     return buf;
 }
 
+/* path_hash - FNV-1a of a path */
+static uint32_t
+path_hash(const char *path)
+{
+    uint32_t h = 2166136261u;
+
+    for (; *path; path++)
+        h = (h ^ (unsigned char) *path) * 16777619u;
+    return h;
+}
+
+/* monotonic_second - a clock read without a system call */
+static time_t
+monotonic_second(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return ts.tv_sec;
+}
+
 /* ta_key_get - the cached key of a file, loading it when new or replaced */
 int
 ta_key_get(const char *path, ta_dkim_alg_t alg, EVP_PKEY **out, char *err, size_t errlen)
 {
     struct stat st;
-    entry_t    *e;
+    entry_t    *e = NULL;
     char       *buf, why[160];
     size_t      i, len = 0;
     int         rc;
+    uint32_t    h = path_hash(path);
+    time_t      now = monotonic_second();
     EVP_PKEY   *k;
 
     *out = NULL;
     pthread_mutex_lock(&lock);
-    /* stat on every use: permissions changed or file replaced count at once */
+    for (i = 0; i < TA_KEY_CACHE_SIZE; i++) {
+        if (cache[i].path != NULL && cache[i].path_hash == h && cache[i].alg == alg
+            && strcmp(cache[i].path, path) == 0) {
+            e = &cache[i];
+            break;
+        }
+    }
+    /* the file is looked at once a second at most: a key replaced, or its
+     * permissions loosened, counts within a second, and a busy process
+     * does not stat it for every message */
+    if (e != NULL && e->checked == now) {
+        *out = e->key;
+        pthread_mutex_unlock(&lock);
+        return TA_OK;
+    }
     if (stat(path, &st) != 0) {
         snprintf(err, errlen, "key file %s: %s", path, strerror(errno));
         pthread_mutex_unlock(&lock);
         return TA_ESYSTEM;
     }
-    for (i = 0; i < TA_KEY_CACHE_SIZE; i++) {
-        e = &cache[i];
-        if (e->path != NULL && strcmp(e->path, path) == 0 && e->alg == alg
-            && e->dev == st.st_dev && e->ino == st.st_ino && e->size == st.st_size
-            && e->mtime.tv_sec == st.st_mtim.tv_sec && e->mtime.tv_nsec == st.st_mtim.tv_nsec
-            && !(st.st_mode & (S_IROTH | S_IWOTH))) {
-            *out = e->key;
-            pthread_mutex_unlock(&lock);
-            return TA_OK;
-        }
+    if (e != NULL && e->dev == st.st_dev && e->ino == st.st_ino && e->size == st.st_size
+        && e->mtime.tv_sec == st.st_mtim.tv_sec && e->mtime.tv_nsec == st.st_mtim.tv_nsec
+        && !(st.st_mode & (S_IROTH | S_IWOTH))) {
+        e->checked = now;
+        *out = e->key;
+        pthread_mutex_unlock(&lock);
+        return TA_OK;
     }
     buf = read_key_file(path, &st, &len, err, errlen);
     if (buf == NULL) {
@@ -205,13 +243,10 @@ ta_key_get(const char *path, ta_dkim_alg_t alg, EVP_PKEY **out, char *err, size_
         pthread_mutex_unlock(&lock);
         return TA_ESYSTEM;
     }
-    /* replace an older entry for the same file, else the next slot */
-    for (i = 0; i < TA_KEY_CACHE_SIZE; i++)
-        if (cache[i].path != NULL && strcmp(cache[i].path, path) == 0 && cache[i].alg == alg)
-            break;
-    if (i == TA_KEY_CACHE_SIZE)
-        i = next_slot++ % TA_KEY_CACHE_SIZE;
-    e = &cache[i];
+    /* replace an older entry for the same file, else the next slot; a
+     * transaction still signing with the old key holds its own reference */
+    if (e == NULL)
+        e = &cache[next_slot++ % TA_KEY_CACHE_SIZE];
     free(e->path);
     EVP_PKEY_free(e->key);
     e->path = strdup(path);
@@ -222,6 +257,8 @@ ta_key_get(const char *path, ta_dkim_alg_t alg, EVP_PKEY **out, char *err, size_
         pthread_mutex_unlock(&lock);
         return TA_ESYSTEM;
     }
+    e->path_hash = h;
+    e->checked = now;
     e->dev = st.st_dev;
     e->ino = st.st_ino;
     e->size = st.st_size;

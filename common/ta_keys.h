@@ -11,11 +11,14 @@
  *	void ta_keys_flush(void);
  * DESCRIPTION
  *	ta_key_get() returns the key in path, parsed on first use and kept
- *	(parsing a PEM key costs more than an RSA signature). A file replaced
- *	since (device, inode, size or mtime changed) is read again. It refuses
- *	a file that is not regular or that others may read or write, and a key
- *	of another type than alg. The caller does not free the key; it stays
- *	valid until ta_keys_flush(). Thread-safe.
+ *	(parsing a PEM key costs more than an RSA signature). The file is
+ *	looked at again once a second at most: replaced (device, inode, size
+ *	or mtime changed), it is read again. It refuses a file that is not
+ *	regular or that others may read or write, and a key of another type
+ *	than alg. The key is the cache's: valid until the cache replaces or
+ *	evicts it (a later call) or ta_keys_flush(); whoever keeps it longer
+ *	takes a reference (EVP_PKEY_up_ref), as ta_dkim_add_signer() does.
+ *	Thread-safe.
  *
  *	Accepted formats: PEM RSA (PKCS#1 or PKCS#8), PEM Ed25519 (PKCS#8),
  *	and the base64 32-byte Ed25519 private key of RFC 8463 A.1.

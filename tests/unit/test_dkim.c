@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 #include <openssl/pem.h>
@@ -141,6 +142,53 @@ test_chunking(void **state)
     }
 }
 
+/*
+ * test_text_blocks - text as mail carries it (words, single spaces, now
+ * and then a double space, tab, trailing space, empty lines, rarely a bare
+ * CR or LF): hashed whole it goes through the 64-byte block path; in small
+ * chunks, byte-wise. Both must agree, at every size around the blocks.
+ */
+static void
+test_text_blocks(void **state)
+{
+    static const char *const tokens[] = {
+        "word", "mail", "x", " ", " ", " ", " ", "  ", "\t", " \t ", " \r\n", "\r\n", "\r\n",
+        "\r\n\r\n", "\t\r\n", "\r\n\r\n\r\n", ".", NULL, "\r", "\n", "\r\r\n", "\n\r"
+    };
+    char     blank[400];                /* NULL above: 200 line ends, some with spaces */
+    char     buf[6000], one[48], many[48];
+    unsigned seed = 7, i, k, chunk;
+    size_t   len, t;
+
+    (void) state;
+    for (k = 0; k < sizeof(blank); k += 2)
+        memcpy(blank + k, k % 38 == 6 ? "  " : "\r\n", 2);
+    for (i = 0; i < 600; i++) {
+        size_t want = lcg(&seed) % 5000;
+        int    bare = lcg(&seed) % 4 == 0;      /* most bodies have no bare CR or LF */
+
+        for (len = 0; len < want; ) {
+            t = lcg(&seed) % (sizeof(tokens) / sizeof(tokens[0]) - (bare ? 0 : 4));
+            if (tokens[t] == NULL) {
+                memcpy(buf + len, blank, sizeof(blank));
+                len += sizeof(blank);
+            } else {
+                memcpy(buf + len, tokens[t], strlen(tokens[t]));
+                len += strlen(tokens[t]);
+            }
+        }
+        for (k = 0; k < 3 && len > 0; k++) {    /* endings: cut anywhere */
+            size_t n = k == 0 ? len : lcg(&seed) % len;
+
+            body_hash(TA_CANON_RELAXED, TA_EOL_CRLF, buf, n, 0, one);
+            for (chunk = 1; chunk < 200; chunk = chunk * 3 + 4) {
+                body_hash(TA_CANON_RELAXED, TA_EOL_CRLF, buf, n, chunk, many);
+                assert_string_equal(one, many);
+            }
+        }
+    }
+}
+
 static char *
 slurp(const char *path, size_t *len)
 {
@@ -200,6 +248,19 @@ test_rfc8463_in_process(void **state)
     free(ke);
 }
 
+/* next_second - wait until the key cache's clock (monotonic, coarse) ticks */
+static void
+next_second(void)
+{
+    struct timespec a, b;
+
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &a);
+    do {
+        usleep(10000);
+        clock_gettime(CLOCK_MONOTONIC_COARSE, &b);
+    } while (b.tv_sec == a.tv_sec);
+}
+
 static void
 test_keys(void **state)
 {
@@ -222,12 +283,16 @@ test_keys(void **state)
     assert_ptr_equal(k, k2);                        /* parsed once */
     assert_int_equal(ta_key_get(path, TA_ALG_RSA_SHA256, &k2, err, sizeof(err)), TA_ESYSTEM);
     assert_non_null(strstr(err, "not the RSA key"));
+    /* the file is looked at once a second: loosened permissions count then */
     chmod(path, 0644);
+    next_second();
     assert_int_equal(ta_key_get(path, TA_ALG_ED25519_SHA256, &k2, err, sizeof(err)), TA_ESYSTEM);
     assert_non_null(strstr(err, "readable or writable by others"));
     assert_null(strstr(err, "PRIVATE"));
     chmod(path, 0600);
+    assert_int_equal(ta_key_get(path, TA_ALG_ED25519_SHA256, &k2, err, sizeof(err)), TA_OK);
     unlink(path);
+    next_second();
     assert_int_equal(ta_key_get(path, TA_ALG_ED25519_SHA256, &k2, err, sizeof(err)), TA_ESYSTEM);
     assert_int_equal(ta_key_get("/etc", TA_ALG_ED25519_SHA256, &k2, err, sizeof(err)), TA_ESYSTEM);
     assert_int_equal(ta_key_parse("garbage", 7, TA_ALG_ED25519_SHA256, &k2, err, sizeof(err)), TA_EINPUT);
@@ -245,6 +310,47 @@ test_keys(void **state)
     EVP_PKEY_free(small);
     EVP_PKEY_free(pk);
     ta_keys_flush();
+}
+
+/*
+ * test_key_outlives_cache - a transaction that took a key keeps it when
+ * the cache drops it meanwhile (the file rotated, the entry evicted): it
+ * still signs, and ASan sees no use after free.
+ */
+static void
+test_key_outlives_cache(void **state)
+{
+    static const char msg[] = "From: a@a.example\r\nSubject: s\r\n\r\nbody\r\n";
+    char              path[] = "/tmp/ta-test-keyXXXXXX", err[300], out[2048];
+    int               fd = mkstemp(path);
+    FILE             *f;
+    EVP_PKEY         *pk = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519"), *k;
+    ta_dkim_opts_t    o;
+    ta_dkim_t        *d;
+    ta_headers_t      h;
+    ta_header_field_t fields[8];
+    size_t            olen;
+
+    (void) state;
+    assert_true(fd >= 0);
+    f = fdopen(fd, "w");
+    PEM_write_PrivateKey(f, pk, NULL, NULL, 0, NULL, NULL);
+    fclose(f);
+    chmod(path, 0600);
+    assert_int_equal(ta_key_get(path, TA_ALG_ED25519_SHA256, &k, err, sizeof(err)), TA_OK);
+    memset(&o, 0, sizeof(o));
+    d = ta_dkim_new(&o);
+    assert_int_equal(ta_dkim_add_signer(d, ta_str_cstr("a.example"), ta_str_cstr("s"), TA_ALG_ED25519_SHA256,
+                                        k, err, sizeof(err)), TA_OK);
+    ta_keys_flush();                    /* the cache's reference is gone */
+    unlink(path);
+    assert_int_equal(ta_headers_parse(&h, msg, sizeof(msg) - 1, TA_EOL_CRLF, fields, 8), TA_OK);
+    assert_int_equal(ta_dkim_headers(d, &h), TA_OK);
+    ta_dkim_body(d, msg + h.body_offset, sizeof(msg) - 1 - h.body_offset);
+    assert_int_equal(ta_dkim_finish(d, out, sizeof(out), &olen, err, sizeof(err)), TA_OK);
+    assert_non_null(strstr(out, "a=ed25519-sha256"));
+    ta_dkim_free(d);
+    EVP_PKEY_free(pk);
 }
 
 static void
@@ -266,8 +372,10 @@ main(void)
         cmocka_unit_test(test_empty_body),
         cmocka_unit_test(test_rfc_body_hashes),
         cmocka_unit_test(test_chunking),
+        cmocka_unit_test(test_text_blocks),
         cmocka_unit_test(test_rfc8463_in_process),
         cmocka_unit_test(test_keys),
+        cmocka_unit_test(test_key_outlives_cache),
         cmocka_unit_test(test_fix_eol),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
