@@ -208,8 +208,8 @@ static const unsigned char byte_class[256] = {
     ['\t'] = CL_WSP, ['\n'] = CL_LF, ['\r'] = CL_CR, [' '] = CL_WSP
 };
 
-/* the slack a block needs past its 64 bytes: each run is moved as 64 bytes */
-#define BLOCK_SLACK 128
+/* a block reads and writes up to 128 bytes past its start: each run is moved as 64 bytes */
+#define BLOCK_REACH 128
 
 /* mask64 - a bit for each byte of a and b equal to c */
 __attribute__((target("avx2"))) static inline uint64_t
@@ -261,11 +261,11 @@ relaxed_blocks(ta_body_canon_t *c, const unsigned char *s, size_t n)
     const __m256i  sp = _mm256_set1_epi8(' '), tb = _mm256_set1_epi8('\t');
     const __m256i  cr32 = _mm256_set1_epi8('\r'), lf32 = _mm256_set1_epi8('\n');
     const __m256i  tab_to_sp = _mm256_set1_epi8(' ' - '\t');
-    unsigned char *out = c->buf, tmp[64 + BLOCK_SLACK];
+    unsigned char *out = c->buf, tmp[BLOCK_REACH];
     size_t         i = 0, o = c->used, k;
     uint64_t       cr_prev = 0;         /* s[i - 1] is a CR */
 
-    for (; i + 64 + BLOCK_SLACK <= n && o + 64 + BLOCK_SLACK <= sizeof(c->buf); i += 64) {
+    for (; i + BLOCK_REACH <= n && o + BLOCK_REACH <= sizeof(c->buf); i += 64) {
         __m256i  a = _mm256_loadu_si256((const __m256i *) (s + i));
         __m256i  b = _mm256_loadu_si256((const __m256i *) (s + i + 32));
         __m256i  a_tb = _mm256_cmpeq_epi8(a, tb), b_tb = _mm256_cmpeq_epi8(b, tb);
@@ -302,7 +302,7 @@ relaxed_blocks(ta_body_canon_t *c, const unsigned char *s, size_t n)
         if (tabs) {
             _mm256_storeu_si256((__m256i *) tmp, a);
             _mm256_storeu_si256((__m256i *) (tmp + 32), b);
-            memset(tmp + 64, 0, BLOCK_SLACK);   /* read, never kept */
+            memset(tmp + 64, 0, BLOCK_REACH - 64);      /* read, never kept */
             o += put_runs(out + o, tmp, drop);
         } else {
             o += put_runs(out + o, s + i, drop);
@@ -386,7 +386,7 @@ update_relaxed(ta_body_canon_t *c, const unsigned char *p, size_t n)
         before_content(c);
 #ifdef TA_CANON_AVX2
         if (c->eol == TA_EOL_CRLF && __builtin_cpu_supports("avx2")) {
-            if (c->used + 64 + BLOCK_SLACK > sizeof(c->buf))
+            if (c->used + BLOCK_REACH > sizeof(c->buf))
                 flush(c);               /* content follows: all of it is final */
             e = relaxed_blocks(c, p + i, n - i);
             if (e > 0) {

@@ -107,6 +107,7 @@ check "corrupt store: 451 (at MAIL)" grep -q '^0 MAIL 451 4.7.0 tenant store una
 cp "$W/tenants.good" "$W/a/tenants.cdb"
 sleep 1.1
 mv "$W/a/keys/acme.example.e1.pem" "$W/a/keys/e1.away"
+sleep 1.1                   # key files are looked at once a second
 n1=$(delivered)
 r=$($SEND --login acme --mail-from bounce@acme.example "$W/ok.eml")
 check "missing key: 451 naming the key" grep -q '^0 DATA 451 4.7.0 DKIM key d=acme.example s=e1 unusable' <<<"$r"

@@ -148,6 +148,7 @@ chmod 0700 "$W/n/temp-ro"
 r=$($SEND --port $((P + 4)) --login acme --mail-from bounce@acme.example "$W/ok.eml" 2>&1)
 check "missing store: 451 at MAIL" grep -q '^0 MAIL 451 4.7.0 tenant store unavailable' <<<"$r"
 mv "$W/up/keys/acme.example.e1.pem" "$W/e1.away"
+sleep 1.1                   # key files are looked at once a second
 r=$($SEND --port "$P" --login acme --mail-from bounce@acme.example "$W/ok.eml" 2>&1)
 check "missing key: 451 naming the key" grep -q '^0 DATA 451 4.7.0 DKIM key d=acme.example s=e1 unusable' <<<"$r"
 mv "$W/e1.away" "$W/up/keys/acme.example.e1.pem"
