@@ -9,9 +9,13 @@
  *	See ta_smtp_stream.h. In DATA mode a small state machine tracks where
  *	real line starts (after CRLF) are; runs of ordinary bytes - lines and
  *	their CRLFs, up to a line that starts with a dot - are handed out as
- *	they stand, without copying.
+ *	they stand, without copying, the line breaks found sixteen bytes at a
+ *	time (SSE2).
  */
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "ta_smtp_stream.h"
 
@@ -65,6 +69,30 @@ crlf(ta_smtp_stream_t *st, ta_smtp_event_t *ev)
     content(st, st->out, 2, ev);
 }
 
+/* line_break - the offset of the first CR or LF in p[0..n), or n */
+static size_t
+line_break(const char *p, size_t n)
+{
+    size_t i = 0;
+
+#ifdef __SSE2__
+    const __m128i cr = _mm_set1_epi8('\r'), lf = _mm_set1_epi8('\n');
+
+    for (; i + 16 <= n; i += 16) {
+        __m128i  v = _mm_loadu_si128((const __m128i *) (p + i));
+        unsigned m = (unsigned) _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, cr),
+                                                               _mm_cmpeq_epi8(v, lf)));
+
+        if (m)
+            return i + (size_t) __builtin_ctz(m);
+    }
+#endif
+    for (; i < n; i++)
+        if (p[i] == '\r' || p[i] == '\n')
+            return i;
+    return n;
+}
+
 /* feed_data - DATA mode: one event at most */
 static size_t
 feed_data(ta_smtp_stream_t *st, const char *p, size_t n, ta_smtp_event_t *ev)
@@ -113,16 +141,11 @@ feed_data(ta_smtp_stream_t *st, const char *p, size_t n, ta_smtp_event_t *ev)
              * CRLF whose next line is seen to start with anything but a
              * dot: only a dot at a line start needs the state machine
              */
-            for (j = i; j < n; j++) {
-                if (p[j] == '\n')
-                    break;                  /* a bare LF */
-                if (p[j] == '\r') {
-                    if (j + 2 < n && p[j + 1] == '\n' && p[j + 2] != '.') {
-                        j++;
-                        continue;
-                    }
+            for (j = i; ; j += 2) {
+                j += line_break(p + j, n - j);
+                /* stop at a bare LF, a CR not seen to be a CRLF, a dot line */
+                if (!(j + 2 < n && p[j] == '\r' && p[j + 1] == '\n' && p[j + 2] != '.'))
                     break;
-                }
             }
             if (j > i) {
                 content(st, p + i, j - i, ev);

@@ -16,6 +16,8 @@ if [ ! -f "$bdir/Makefile" ] || [ "$top/nginx/config" -nt "$bdir/Makefile" ]; th
         --with-mail=dynamic --with-mail_ssl_module --add-dynamic-module="$top/nginx" \
         --builddir="$bdir" >"$bdir/configure.log" 2>&1 || { tail -20 "$bdir/configure.log"; exit 1; }
 fi
+# nginx's Makefile knows the module's sources, not libtenantalign.a: relink always
+rm -f "$bdir/ngx_mail_tenantalign_module.so"
 make -s -f "$bdir/Makefile" "$bdir/ngx_mail_tenantalign_module.so" >"$bdir/make.log" 2>&1 || { grep -E "error|warning" -A3 "$bdir/make.log" | head -40; exit 1; }
 cp "$bdir/ngx_mail_tenantalign_module.so" "$build/ngx_mail_tenantalign_module.so.new"
 mv "$build/ngx_mail_tenantalign_module.so.new" "$build/ngx_mail_tenantalign_module.so"   # never overwrite a loaded .so
