@@ -22,9 +22,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "ta_clock.h"
 #include "ta_keys.h"
 
 #define MAX_KEY_FILE 65536
@@ -177,16 +177,6 @@ path_hash(const char *path)
     return h;
 }
 
-/* monotonic_second - a clock read without a system call */
-static time_t
-monotonic_second(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-    return ts.tv_sec;
-}
-
 /* ta_key_get - the cached key of a file, loading it when new or replaced */
 int
 ta_key_get(const char *path, ta_dkim_alg_t alg, EVP_PKEY **out, char *err, size_t errlen)
@@ -197,7 +187,7 @@ ta_key_get(const char *path, ta_dkim_alg_t alg, EVP_PKEY **out, char *err, size_
     size_t      i, len = 0;
     int         rc;
     uint32_t    h = path_hash(path);
-    time_t      now = monotonic_second();
+    time_t      now = ta_monotonic_second();
     EVP_PKEY   *k;
 
     *out = NULL;

@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ta_clock.h"
 #include "ta_store.h"
 #include "ta_store_format.h"
 
@@ -35,16 +36,6 @@ struct ta_store {
     ta_store_settings_t settings;
     uint32_t            ntenants;
 };
-
-/* mono_sec - monotonic seconds */
-static time_t
-mono_sec(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec;
-}
 
 /* le32 - a little-endian u32 */
 static uint32_t
@@ -117,7 +108,7 @@ ta_store_open(const char *path, ta_store_t **out, char *err, size_t errlen)
         free(st);
         return TA_ESYSTEM;
     }
-    st->checked = mono_sec();
+    st->checked = ta_monotonic_second();
     *out = st;
     return TA_OK;
 }
@@ -131,7 +122,7 @@ ta_store_refresh(ta_store_t *st, char *err, size_t errlen)
     ta_store_settings_t nset;
     uint32_t            nt;
     int                 nfd;
-    time_t              now = mono_sec();
+    time_t              now = ta_monotonic_second();
 
     if (now == st->checked)
         return TA_OK;
