@@ -195,10 +195,11 @@ ta_dkim_headers(ta_dkim_t *d, const ta_headers_t *h)
         for (k = 0; k < reps && rc == TA_OK; k++, used++) {
             if (d->hlist_len)
                 rc = append(&d->hlist, &d->hlist_len, &lcap, " : ", 3);
-            for (j = 0; j < name.len && rc == TA_OK; j++) {
-                char c = name.data[j];
-                c = (char) ((c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c);
-                rc = append(&d->hlist, &d->hlist_len, &lcap, &c, 1);
+            if (rc == TA_OK)
+                rc = append(&d->hlist, &d->hlist_len, &lcap, name.data, name.len);
+            for (j = d->hlist_len - name.len; j < d->hlist_len && rc == TA_OK; j++) {
+                char c = d->hlist[j];
+                d->hlist[j] = (char) ((c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c);
             }
             if (used >= present || rc != TA_OK)
                 continue;                       /* signs "nothing": none may be added */
@@ -259,51 +260,61 @@ field_token(field_t *f, const char *s, size_t n)
     field_put(f, s, n);
 }
 
+/* field_tag - tag, value and end as one token ("d=" "example.com" ";") */
+static void
+field_tag(field_t *f, const char *tag, const char *v, size_t vlen, const char *end)
+{
+    size_t tl = strlen(tag), el = strlen(end);
+
+    if (f->col + 1 + tl + vlen + el > FOLD_WIDTH) {
+        field_put(f, "\r\n", 2);
+        f->col = 0;
+    }
+    field_put(f, " ", 1);
+    field_put(f, tag, tl);
+    field_put(f, v, vlen);
+    field_put(f, end, el);
+}
+
 /* build_field - the DKIM-Signature field up to and including "b=" */
 static void
 build_field(const ta_dkim_t *d, const signer_t *s, const char *bh, field_t *f)
 {
-    char        tok[600];
-    const char *p, *end;
+    char        num[32];
+    const char *p, *end, *v;
     int         n;
 
     field_put(f, "DKIM-Signature:", 15);
     field_token(f, "v=1;", 4);
-    n = snprintf(tok, sizeof(tok), "a=%s;", s->alg == TA_ALG_RSA_SHA256 ? "rsa-sha256" : "ed25519-sha256");
-    field_token(f, tok, (size_t) n);
-    n = snprintf(tok, sizeof(tok), "c=%s/%s;", d->opts.header_canon == TA_CANON_SIMPLE ? "simple" : "relaxed",
-                 d->opts.body_canon == TA_CANON_SIMPLE ? "simple" : "relaxed");
-    field_token(f, tok, (size_t) n);
-    n = snprintf(tok, sizeof(tok), "d=%s;", s->domain);
-    field_token(f, tok, (size_t) n);
-    if (d->opts.identity) {
-        n = snprintf(tok, sizeof(tok), "i=%s;", d->opts.identity);
-        field_token(f, tok, (size_t) n);
-    }
+    v = s->alg == TA_ALG_RSA_SHA256 ? "rsa-sha256" : "ed25519-sha256";
+    field_tag(f, "a=", v, strlen(v), ";");
+    v = d->opts.header_canon == TA_CANON_SIMPLE ? "simple/" : "relaxed/";
+    p = d->opts.body_canon == TA_CANON_SIMPLE ? "simple" : "relaxed";
+    n = snprintf(num, sizeof(num), "%s%s", v, p);
+    field_tag(f, "c=", num, (size_t) n, ";");
+    field_tag(f, "d=", s->domain, strlen(s->domain), ";");
+    if (d->opts.identity)
+        field_tag(f, "i=", d->opts.identity, strlen(d->opts.identity), ";");
     field_token(f, "q=dns/txt;", 10);
-    n = snprintf(tok, sizeof(tok), "s=%s;", s->selector);
-    field_token(f, tok, (size_t) n);
-    n = snprintf(tok, sizeof(tok), "t=%lld;", d->t);
-    field_token(f, tok, (size_t) n);
+    field_tag(f, "s=", s->selector, strlen(s->selector), ";");
+    n = snprintf(num, sizeof(num), "%lld", d->t);
+    field_tag(f, "t=", num, (size_t) n, ";");
     if (d->opts.expire > 0) {
-        n = snprintf(tok, sizeof(tok), "x=%lld;", d->t + d->opts.expire);
-        field_token(f, tok, (size_t) n);
+        n = snprintf(num, sizeof(num), "%lld", d->t + d->opts.expire);
+        field_tag(f, "x=", num, (size_t) n, ";");
     }
     /* h=: each name with the " :" after it as one token, so that a line
      * never starts with a colon */
     p = d->hlist;
     end = d->hlist + d->hlist_len;
     while (p < end) {
-        const char *sep = strstr(p, " : ");
+        const char *sep = strstr(p, " : ");     /* hlist ends in NUL */
         const char *ne = sep ? sep : end;
 
-        n = snprintf(tok, sizeof(tok), "%s%.*s%s", p == d->hlist ? "h=" : "", (int) (ne - p), p,
-                     sep ? " :" : ";");
-        field_token(f, tok, (size_t) n);
+        field_tag(f, p == d->hlist ? "h=" : "", p, (size_t) (ne - p), sep ? " :" : ";");
         p = sep ? sep + 3 : end;
     }
-    n = snprintf(tok, sizeof(tok), "bh=%s;", bh);
-    field_token(f, tok, (size_t) n);
+    field_tag(f, "bh=", bh, strlen(bh), ";");
     field_put(f, "\r\n b=", 5);
     f->col = 3;
 }
