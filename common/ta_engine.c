@@ -143,8 +143,10 @@ warm_tenant(const ta_tenant_t *t, void *arg)
             memcpy(path, tk->key_file.data, tk->key_file.len);
             path[tk->key_file.len] = '\0';
             /* failures stay for the message path to report, as tempfails */
-            if (ta_key_get(path, tk->alg, &key, err, sizeof(err)) == TA_OK)
+            if (ta_key_get(path, tk->alg, &key, err, sizeof(err)) == TA_OK) {
+                EVP_PKEY_free(key);     /* parsed and cached is all we wanted */
                 (*left)--;
+            }
         }
     }
     return 0;
@@ -283,6 +285,7 @@ start_signing(ta_txn_t *t)
     EVP_PKEY       *pkey;
     char            err[256], label[300], path[4096];
     size_t          i;
+    int             rc;
 
     memset(&opts, 0, sizeof(opts));
     opts.eol = t->e->conf.eol;
@@ -306,7 +309,9 @@ start_signing(ta_txn_t *t)
             ta_verdict_tempfail(v, "DKIM key %s unusable: %s", label, err);
             return TA_ESYSTEM;
         }
-        if (ta_dkim_add_signer(t->dkim, d, k->selector, k->alg, pkey, err, sizeof(err)) != TA_OK) {
+        rc = ta_dkim_add_signer(t->dkim, d, k->selector, k->alg, pkey, err, sizeof(err));
+        EVP_PKEY_free(pkey);            /* the signer holds its own reference */
+        if (rc != TA_OK) {
             ta_verdict_tempfail(v, "DKIM key %s: %s", label, err);
             return TA_ESYSTEM;
         }

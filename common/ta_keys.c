@@ -177,6 +177,18 @@ path_hash(const char *path)
     return h;
 }
 
+/* hand_out - a reference of the caller's own to a cached key */
+static int
+hand_out(EVP_PKEY *k, EVP_PKEY **out, char *err, size_t errlen)
+{
+    if (EVP_PKEY_up_ref(k) != 1) {
+        snprintf(err, errlen, "out of memory");
+        return TA_ESYSTEM;
+    }
+    *out = k;
+    return TA_OK;
+}
+
 /* ta_key_get - the cached key of a file, loading it when new or replaced */
 int
 ta_key_get(const char *path, ta_dkim_alg_t alg, EVP_PKEY **out, char *err, size_t errlen)
@@ -203,9 +215,9 @@ ta_key_get(const char *path, ta_dkim_alg_t alg, EVP_PKEY **out, char *err, size_
      * permissions loosened, counts within a second, and a busy process
      * does not stat it for every message */
     if (e != NULL && e->checked == now) {
-        *out = e->key;
+        rc = hand_out(e->key, out, err, errlen);
         pthread_mutex_unlock(&lock);
-        return TA_OK;
+        return rc;
     }
     if (stat(path, &st) != 0) {
         snprintf(err, errlen, "key file %s: %s", path, strerror(errno));
@@ -216,9 +228,9 @@ ta_key_get(const char *path, ta_dkim_alg_t alg, EVP_PKEY **out, char *err, size_
         && e->mtime.tv_sec == st.st_mtim.tv_sec && e->mtime.tv_nsec == st.st_mtim.tv_nsec
         && !(st.st_mode & (S_IROTH | S_IWOTH))) {
         e->checked = now;
-        *out = e->key;
+        rc = hand_out(e->key, out, err, errlen);
         pthread_mutex_unlock(&lock);
-        return TA_OK;
+        return rc;
     }
     buf = read_key_file(path, &st, &len, err, errlen);
     if (buf == NULL) {
@@ -255,9 +267,9 @@ ta_key_get(const char *path, ta_dkim_alg_t alg, EVP_PKEY **out, char *err, size_
     e->mtime = st.st_mtim;
     e->alg = alg;
     e->key = k;
-    *out = k;
+    rc = hand_out(k, out, err, errlen);
     pthread_mutex_unlock(&lock);
-    return TA_OK;
+    return rc;
 }
 
 /* ta_keys_flush - forget every cached key */

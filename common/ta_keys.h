@@ -15,9 +15,8 @@
  *	looked at again once a second at most: replaced (device, inode, size
  *	or mtime changed), it is read again. It refuses a file that is not
  *	regular or that others may read or write, and a key of another type
- *	than alg. The key is the cache's: valid until the cache replaces or
- *	evicts it (a later call) or ta_keys_flush(); whoever keeps it longer
- *	takes a reference (EVP_PKEY_up_ref), as ta_dkim_add_signer() does.
+ *	than alg. The caller gets its own reference and frees it
+ *	(EVP_PKEY_free): the cache may replace or evict its entry meanwhile.
  *	Thread-safe.
  *
  *	Accepted formats: PEM RSA (PKCS#1 or PKCS#8), PEM Ed25519 (PKCS#8),

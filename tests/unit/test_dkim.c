@@ -281,6 +281,7 @@ test_keys(void **state)
     assert_int_equal(ta_key_get(path, TA_ALG_ED25519_SHA256, &k, err, sizeof(err)), TA_OK);
     assert_int_equal(ta_key_get(path, TA_ALG_ED25519_SHA256, &k2, err, sizeof(err)), TA_OK);
     assert_ptr_equal(k, k2);                        /* parsed once */
+    EVP_PKEY_free(k2);
     assert_int_equal(ta_key_get(path, TA_ALG_RSA_SHA256, &k2, err, sizeof(err)), TA_ESYSTEM);
     assert_non_null(strstr(err, "not the RSA key"));
     /* the file is looked at once a second: loosened permissions count then */
@@ -291,6 +292,7 @@ test_keys(void **state)
     assert_null(strstr(err, "PRIVATE"));
     chmod(path, 0600);
     assert_int_equal(ta_key_get(path, TA_ALG_ED25519_SHA256, &k2, err, sizeof(err)), TA_OK);
+    EVP_PKEY_free(k2);
     unlink(path);
     next_second();
     assert_int_equal(ta_key_get(path, TA_ALG_ED25519_SHA256, &k2, err, sizeof(err)), TA_ESYSTEM);
@@ -310,6 +312,7 @@ test_keys(void **state)
     EVP_PKEY_free(small);
     EVP_PKEY_free(pk);
     ta_keys_flush();
+    EVP_PKEY_free(k);                               /* ours outlives the cache's */
 }
 
 /*
@@ -342,7 +345,8 @@ test_key_outlives_cache(void **state)
     d = ta_dkim_new(&o);
     assert_int_equal(ta_dkim_add_signer(d, ta_str_cstr("a.example"), ta_str_cstr("s"), TA_ALG_ED25519_SHA256,
                                         k, err, sizeof(err)), TA_OK);
-    ta_keys_flush();                    /* the cache's reference is gone */
+    EVP_PKEY_free(k);                   /* ours is gone, */
+    ta_keys_flush();                    /* and the cache's: the signer's own remains */
     unlink(path);
     assert_int_equal(ta_headers_parse(&h, msg, sizeof(msg) - 1, TA_EOL_CRLF, fields, 8), TA_OK);
     assert_int_equal(ta_dkim_headers(d, &h), TA_OK);
