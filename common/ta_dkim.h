@@ -110,6 +110,5 @@ void ta_body_canon_free(ta_body_canon_t *c);
 /* Header canonicalisation of one field (raw, with its line ending) into out;
  * returns the length; out must hold 2 * raw.len + 2 bytes. */
 size_t ta_header_canon(ta_canon_t mode, ta_eol_t eol, ta_str_t raw, char *out);
-const EVP_MD *ta_sha256(void);
 
 #endif

@@ -20,7 +20,6 @@
  * STANDARDS
  *	RFC 6376 3.4.1-3.4.5.
  */
-#include <pthread.h>
 #include <stdint.h>
 #include <string.h>
 #ifdef __SSE2__
@@ -112,27 +111,6 @@ line_end(ta_body_canon_t *c)
     c->pending_crlf++;
 }
 
-static EVP_MD        *sha256_fetched;
-static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
-
-static void
-sha256_fetch(void)
-{
-    sha256_fetched = EVP_MD_fetch(NULL, "SHA256", NULL);
-}
-
-/*
- * ta_sha256 - SHA-256 fetched from the provider once per process: OpenSSL 3
- * looks EVP_sha256() up again at every digest initialisation, a cost that
- * shows on small messages
- */
-const EVP_MD *
-ta_sha256(void)
-{
-    pthread_once(&sha256_once, sha256_fetch);
-    return sha256_fetched ? sha256_fetched : EVP_sha256();
-}
-
 /* ta_body_canon_init - start a body hash */
 int
 ta_body_canon_init(ta_body_canon_t *c, ta_canon_t mode, ta_eol_t eol)
@@ -141,7 +119,7 @@ ta_body_canon_init(ta_body_canon_t *c, ta_canon_t mode, ta_eol_t eol)
     c->mode = mode;
     c->eol = eol;
     c->md = EVP_MD_CTX_new();
-    if (c->md == NULL || EVP_DigestInit_ex(c->md, ta_sha256(), NULL) != 1) {
+    if (c->md == NULL || EVP_DigestInit_ex(c->md, EVP_sha256(), NULL) != 1) {
         EVP_MD_CTX_free(c->md);
         c->md = NULL;
         return TA_ESYSTEM;
