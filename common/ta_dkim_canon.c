@@ -9,13 +9,14 @@
  *	The body canoniser keeps as state only what a chunk boundary can cut:
  *	line ends not yet known to be trailing (empty lines at the end vanish),
  *	whitespace not yet known to be trailing (relaxed), and a CR that may be
- *	half of a CRLF. Relaxed mode with CRLF input works 64 bytes at a time
- *	where the CPU has AVX2 (chosen at run time): whitespace that must go is
- *	squeezed out of each block and everything else, line ends included,
- *	copied; line ends left at the end of the output are taken back until
- *	content follows. Other input (bare CR or LF, LF line ends, the last
- *	bytes of a chunk) goes byte-wise, finding runs that need no change
- *	sixteen bytes at a time (SSE2); simple mode finds lines with memchr.
+ *	half of a CRLF. Relaxed mode works 64 bytes at a time where the CPU
+ *	has AVX2 (chosen at run time): whitespace that must go is squeezed out
+ *	of each block and everything else copied, line ends included (an LF
+ *	line end gets its CR); line ends left at the end of the output are
+ *	taken back until content follows. Other input (a bare CR or LF in wire
+ *	format, the last bytes of a chunk, CPUs without AVX2) goes byte-wise,
+ *	finding runs that need no change sixteen bytes at a time (SSE2);
+ *	simple mode finds lines with memchr.
  *	Output is gathered in a 16 KB buffer so the hash sees large blocks.
  * STANDARDS
  *	RFC 6376 3.4.1-3.4.5.
@@ -208,8 +209,12 @@ static const unsigned char byte_class[256] = {
     ['\t'] = CL_WSP, ['\n'] = CL_LF, ['\r'] = CL_CR, [' '] = CL_WSP
 };
 
-/* a block reads and writes up to 128 bytes past its start: each run is moved as 64 bytes */
+/*
+ * a block reads up to 128 bytes past its start (each run is moved as 64
+ * bytes) and writes up to 192 (LF input: a CR goes in before every LF)
+ */
 #define BLOCK_REACH 128
+#define OUT_REACH   192
 
 /* mask64 - a bit for each byte of a and b equal to c */
 __attribute__((target("avx2"))) static inline uint64_t
@@ -227,33 +232,43 @@ move64(unsigned char *dst, const unsigned char *src)
     _mm256_storeu_si256((__m256i *) (dst + 32), _mm256_loadu_si256((const __m256i *) (src + 32)));
 }
 
-/* put_runs - the 64 bytes at src, those marked in drop left out; returns the bytes written */
+/*
+ * put_runs - the 64 bytes at src, those marked in drop left out and a CR
+ * put before those marked in cr_before; returns the bytes written
+ */
 __attribute__((target("avx2"))) static inline size_t
-put_runs(unsigned char *out, const unsigned char *src, uint64_t drop)
+put_runs(unsigned char *out, const unsigned char *src, uint64_t drop, uint64_t cr_before)
 {
-    size_t o = 0, start = 0, d;
+    uint64_t ev = drop | cr_before;
+    size_t   o = 0, start = 0, d;
 
     do {
-        d = (size_t) __builtin_ctzll(drop);
+        d = (size_t) __builtin_ctzll(ev);
         move64(out + o, src + start);
         o += d - start;
-        start = d + 1;
-        drop &= drop - 1;
-    } while (drop);
+        if ((cr_before >> d) & 1) {
+            out[o++] = '\r';            /* the LF itself starts the next run */
+            start = d;
+        } else {
+            start = d + 1;
+        }
+        ev &= ev - 1;
+    } while (ev);
     move64(out + o, src + start);
     return o + 64 - start;
 }
 
 /*
- * relaxed_blocks - relaxed canonicalisation of CRLF input, 64 bytes at a
- * time (AVX2). A whitespace byte goes out, as a space, only when it ends
- * its run and no CRLF follows it, so a block needs two bytes of lookahead
- * and no state; CRLFs, those of empty lines too, go out as they are. Stops
- * before a bare CR or LF, or when the input or buffer slack runs out; then
- * the line ends at the tail of the output are taken back into pending_crlf
- * (they may be trailing empty lines) and a CRLF cut by the stop is left to
- * the caller. s[0] is content and nothing is pending. Returns the bytes
- * consumed.
+ * relaxed_blocks - relaxed canonicalisation 64 bytes at a time (AVX2). A
+ * whitespace byte goes out, as a space, only when it ends its run and no
+ * line end follows it, so a block needs two bytes of lookahead and no
+ * state. With CRLF input, CRLFs (those of empty lines too) go out as they
+ * are and a bare CR or LF stops the blocks; with LF input, every LF is a
+ * line end and goes out as CRLF, and a CR is content. Stops too when the
+ * input or buffer slack runs out; then the line ends at the tail of the
+ * output are taken back into pending_crlf (they may be trailing empty
+ * lines) and a CRLF cut by the stop is left to the caller. s[0] is content
+ * and nothing is pending. Returns the bytes consumed.
  */
 __attribute__((target("avx2"))) static size_t
 relaxed_blocks(ta_body_canon_t *c, const unsigned char *s, size_t n)
@@ -264,13 +279,14 @@ relaxed_blocks(ta_body_canon_t *c, const unsigned char *s, size_t n)
     unsigned char *out = c->buf, tmp[BLOCK_REACH];
     size_t         i = 0, o = c->used, k;
     uint64_t       cr_prev = 0;         /* s[i - 1] is a CR */
+    int            lf_eol = c->eol == TA_EOL_LF;
 
-    for (; i + BLOCK_REACH <= n && o + BLOCK_REACH <= sizeof(c->buf); i += 64) {
+    for (; i + BLOCK_REACH <= n && o + OUT_REACH <= sizeof(c->buf); i += 64) {
         __m256i  a = _mm256_loadu_si256((const __m256i *) (s + i));
         __m256i  b = _mm256_loadu_si256((const __m256i *) (s + i + 32));
         __m256i  a_tb = _mm256_cmpeq_epi8(a, tb), b_tb = _mm256_cmpeq_epi8(b, tb);
         int      tabs = !_mm256_testz_si256(_mm256_or_si256(a_tb, b_tb), _mm256_or_si256(a_tb, b_tb));
-        uint64_t ws, cr, lf, drop, last = 0;
+        uint64_t ws, cr, lf, drop, cr_before = 0, last = 0;
         unsigned n1, n2;
 
         if (tabs) {
@@ -278,22 +294,29 @@ relaxed_blocks(ta_body_canon_t *c, const unsigned char *s, size_t n)
             b = _mm256_add_epi8(b, _mm256_and_si256(b_tb, tab_to_sp));
         }
         ws = mask64(a, b, sp);
-        cr = mask64(a, b, cr32);
         lf = mask64(a, b, lf32);
-        if ((ws | cr) >> 63) {
-            /* the last byte needs the two after the block */
-            n1 = byte_class[s[i + 64]];
-            n2 = byte_class[s[i + 65]];
-            if ((cr >> 63) && n1 != CL_LF)
-                break;                  /* a bare CR */
-            last = (uint64_t) (n1 == CL_WSP || (n1 == CL_CR && n2 == CL_LF)) << 63;
+        if (lf_eol) {
+            if (ws >> 63)
+                last = (uint64_t) (byte_class[s[i + 64]] & (CL_WSP | CL_LF) ? 1 : 0) << 63;
+            drop = ws & (((ws | lf) >> 1) | last);
+            cr_before = lf;
+        } else {
+            cr = mask64(a, b, cr32);
+            if ((ws | cr) >> 63) {
+                /* the last byte needs the two after the block */
+                n1 = byte_class[s[i + 64]];
+                n2 = byte_class[s[i + 65]];
+                if ((cr >> 63) && n1 != CL_LF)
+                    break;              /* a bare CR */
+                last = (uint64_t) (n1 == CL_WSP || (n1 == CL_CR && n2 == CL_LF)) << 63;
+            }
+            /* every CR followed by LF, every LF preceded by CR */
+            if (((cr << 1) | cr_prev) ^ lf)
+                break;                  /* a bare CR or LF: byte-wise */
+            drop = ws & (((ws | cr) >> 1) | last);
+            cr_prev = cr >> 63;
         }
-        /* every CR followed by LF, every LF preceded by CR */
-        if (((cr << 1) | cr_prev) ^ lf)
-            break;                      /* a bare CR or LF: byte-wise */
-        drop = ws & (((ws | cr) >> 1) | last);
-        cr_prev = cr >> 63;
-        if (drop == 0) {
+        if ((drop | cr_before) == 0) {
             _mm256_storeu_si256((__m256i *) (out + o), a);
             _mm256_storeu_si256((__m256i *) (out + o + 32), b);
             o += 64;
@@ -303,14 +326,14 @@ relaxed_blocks(ta_body_canon_t *c, const unsigned char *s, size_t n)
             _mm256_storeu_si256((__m256i *) tmp, a);
             _mm256_storeu_si256((__m256i *) (tmp + 32), b);
             memset(tmp + 64, 0, BLOCK_REACH - 64);      /* read, never kept */
-            o += put_runs(out + o, tmp, drop);
+            o += put_runs(out + o, tmp, drop, cr_before);
         } else {
-            o += put_runs(out + o, s + i, drop);
+            o += put_runs(out + o, s + i, drop, cr_before);
         }
     }
     if (i == 0)
         return 0;
-    if (s[i - 1] == '\r') {
+    if (!lf_eol && s[i - 1] == '\r') {
         o--;                            /* a CRLF cut in two: the caller takes it */
         i--;
     }
@@ -385,8 +408,8 @@ update_relaxed(ta_body_canon_t *c, const unsigned char *p, size_t n)
         }
         before_content(c);
 #ifdef TA_CANON_AVX2
-        if (c->eol == TA_EOL_CRLF && __builtin_cpu_supports("avx2")) {
-            if (c->used + BLOCK_REACH > sizeof(c->buf))
+        if (__builtin_cpu_supports("avx2")) {
+            if (c->used + OUT_REACH > sizeof(c->buf))
                 flush(c);               /* content follows: all of it is final */
             e = relaxed_blocks(c, p + i, n - i);
             if (e > 0) {
