@@ -27,26 +27,32 @@
 
 static double budget = 0.3;
 
-/* median rate (operations per second) of fn over RUNS timed runs */
 typedef void (*op_t)(void *ctx);
 
+/* rate_once - operations per second of fn over one timed run of secs */
+static double
+rate_once(op_t fn, void *ctx, double secs)
+{
+    double t0 = bench_now(), t;
+    long   n = 0;
+
+    do {
+        fn(ctx);
+        n++;
+    } while ((t = bench_now()) - t0 < secs);
+    return n / (t - t0);
+}
+
+/* rate - median operations per second of fn over RUNS timed runs */
 static double
 rate(op_t fn, void *ctx)
 {
-    double r[RUNS], t0, t;
-    long   n;
+    double r[RUNS];
     int    i;
 
     fn(ctx);        /* warm up */
-    for (i = 0; i < RUNS; i++) {
-        n = 0;
-        t0 = bench_now();
-        do {
-            fn(ctx);
-            n++;
-        } while ((t = bench_now()) - t0 < budget / RUNS);
-        r[i] = n / (t - t0);
-    }
+    for (i = 0; i < RUNS; i++)
+        r[i] = rate_once(fn, ctx, budget / RUNS);
     return bench_median(r, RUNS);
 }
 
@@ -171,20 +177,6 @@ typedef struct {
     const char *data;
     size_t      len;
 } buf_ctx_t;
-
-/* rate_once - operations per second of fn over one timed run of secs */
-static double
-rate_once(op_t fn, void *ctx, double secs)
-{
-    double t0 = bench_now(), t;
-    long   n = 0;
-
-    do {
-        fn(ctx);
-        n++;
-    } while ((t = bench_now()) - t0 < secs);
-    return n / (t - t0);
-}
 
 /*
  * sign_vs_floor - our msgs/s for a row and its ratio to the sign floor:
