@@ -248,19 +248,7 @@ field_put(field_t *f, const char *s, size_t n)
     f->col += n;
 }
 
-/* field_token - " token", folded first when it would pass the width */
-static void
-field_token(field_t *f, const char *s, size_t n)
-{
-    if (f->col + 1 + n > FOLD_WIDTH) {
-        field_put(f, "\r\n", 2);
-        f->col = 0;
-    }
-    field_put(f, " ", 1);
-    field_put(f, s, n);
-}
-
-/* field_tag - tag, value and end as one token ("d=" "example.com" ";") */
+/* field_tag - " tag=value;" as one token ("d=" "example.com" ";"), folded first when it would pass the width */
 static void
 field_tag(field_t *f, const char *tag, const char *v, size_t vlen, const char *end)
 {
@@ -285,7 +273,7 @@ build_field(const ta_dkim_t *d, const signer_t *s, const char *bh, field_t *f)
     int         n;
 
     field_put(f, "DKIM-Signature:", 15);
-    field_token(f, "v=1;", 4);
+    field_tag(f, "v=", "1", 1, ";");
     v = s->alg == TA_ALG_RSA_SHA256 ? "rsa-sha256" : "ed25519-sha256";
     field_tag(f, "a=", v, strlen(v), ";");
     v = d->opts.header_canon == TA_CANON_SIMPLE ? "simple/" : "relaxed/";
@@ -295,7 +283,7 @@ build_field(const ta_dkim_t *d, const signer_t *s, const char *bh, field_t *f)
     field_tag(f, "d=", s->domain, strlen(s->domain), ";");
     if (d->opts.identity)
         field_tag(f, "i=", d->opts.identity, strlen(d->opts.identity), ";");
-    field_token(f, "q=dns/txt;", 10);
+    field_tag(f, "q=", "dns/txt", 7, ";");
     field_tag(f, "s=", s->selector, strlen(s->selector), ";");
     n = snprintf(num, sizeof(num), "%lld", d->t);
     field_tag(f, "t=", num, (size_t) n, ";");
