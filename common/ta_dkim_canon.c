@@ -128,8 +128,14 @@ ta_body_canon_init(ta_body_canon_t *c, ta_canon_t mode, ta_eol_t eol)
     return TA_OK;
 }
 
-/* the whitespace and line-break octets as a bit set over 0..' ' */
-#define WS_BITS ((1ull << ' ') | (1ull << '\t') | (1ull << '\r') | (1ull << '\n'))
+#ifdef __SSE2__
+/* the class of a byte: whitespace and line breaks, for the bytes a block looks past its end */
+enum { CL_WSP = 1, CL_CR = 2, CL_LF = 4 };
+
+static const unsigned char byte_class[256] = {
+    ['\t'] = CL_WSP, ['\n'] = CL_LF, ['\r'] = CL_CR, [' '] = CL_WSP
+};
+#endif
 
 /*
  * next_event - in relaxed mode, the offset of the first byte that is not
@@ -169,7 +175,7 @@ next_event(const unsigned char *s, size_t n, int crlf)
         lf = (unsigned) _mm_movemask_epi8(_mm_cmpeq_epi8(v, lf16));
         nx = s[i + 16];
         lf_next = (lf >> 1) | ((unsigned) (nx == '\n') << 15);
-        ws_next = ((sp | tb | cr | lf) >> 1) | ((unsigned) (nx <= ' ' && ((1ull << nx) & WS_BITS) != 0) << 15);
+        ws_next = ((sp | tb | cr | lf) >> 1) | ((unsigned) (byte_class[nx] != 0) << 15);
         m = tb | (sp & ws_next);
 
         if (crlf) {
@@ -202,13 +208,6 @@ next_event(const unsigned char *s, size_t n, int crlf)
 }
 
 #ifdef TA_CANON_AVX2
-/* the class of a byte, for the two bytes a block looks past its end */
-enum { CL_WSP = 1, CL_CR = 2, CL_LF = 4 };
-
-static const unsigned char byte_class[256] = {
-    ['\t'] = CL_WSP, ['\n'] = CL_LF, ['\r'] = CL_CR, [' '] = CL_WSP
-};
-
 /*
  * a block reads up to 128 bytes past its start (each run is moved as 64
  * bytes) and writes up to 192 (LF input: a CR goes in before every LF)
