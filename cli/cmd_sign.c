@@ -193,15 +193,16 @@ ta_cmd_sign(int argc, char **argv)
         goto oom;
     for (i = 0; i < nsig; i++) {
         ta_dkim_alg_t alg = TA_ALG_RSA_SHA256;
+        int           got;
 
         if (sigs[i].alg)
             alg = strcmp(sigs[i].alg, "ed25519-sha256") == 0 ? TA_ALG_ED25519_SHA256 : TA_ALG_RSA_SHA256;
-        else if (ta_key_get(sigs[i].key, TA_ALG_RSA_SHA256, &key, err, sizeof(err)) != TA_OK)
+        got = ta_key_get(sigs[i].key, alg, &key, err, sizeof(err));
+        if (got != TA_OK && sigs[i].alg == NULL) {
             alg = TA_ALG_ED25519_SHA256;        /* not RSA: try Ed25519 */
-        else
-            EVP_PKEY_free(key);                 /* only a probe */
-        key = NULL;
-        if (ta_key_get(sigs[i].key, alg, &key, err, sizeof(err)) != TA_OK
+            got = ta_key_get(sigs[i].key, alg, &key, err, sizeof(err));
+        }
+        if (got != TA_OK
             || ta_dkim_add_signer(d, ta_str_cstr(sigs[i].domain), ta_str_cstr(sigs[i].selector),
                                   alg, key, err, sizeof(err)) != TA_OK) {
             EVP_PKEY_free(key);
