@@ -7,7 +7,7 @@ CC       ?= cc
 SAN      ?=
 OPT      ?= -O2
 
-PKGS     := openssl libpcre2-8 libpsl libidn2
+PKGS     := openssl libsodium libpcre2-8 libpsl libidn2
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS)) -lcdb
 

@@ -10,11 +10,15 @@ bdir=$build/nginx-build
 mkdir -p "$bdir"
 cd /usr/share/nginx/src
 . ./conf_flags
-if [ ! -f "$bdir/Makefile" ] || [ "$top/nginx/config" -nt "$bdir/Makefile" ]; then
+# configure writes the libraries into the Makefile: a new one (a new
+# dependency of the core) needs configure again, or the module links without it
+if [ ! -f "$bdir/Makefile" ] || [ "$top/nginx/config" -nt "$bdir/Makefile" ] \
+   || [ "$(cat "$bdir/libs" 2>/dev/null)" != "$TENANTALIGN_LIBS" ]; then
     ./configure --with-cc-opt="$(dpkg-buildflags --get CFLAGS) -fPIC $(dpkg-buildflags --get CPPFLAGS)" \
         --with-ld-opt="$(dpkg-buildflags --get LDFLAGS) -fPIC" "${NGX_CONF_FLAGS[@]}" \
         --with-mail=dynamic --with-mail_ssl_module --add-dynamic-module="$top/nginx" \
         --builddir="$bdir" >"$bdir/configure.log" 2>&1 || { tail -20 "$bdir/configure.log"; exit 1; }
+    printf '%s' "$TENANTALIGN_LIBS" >"$bdir/libs"
 fi
 # nginx's Makefile knows the module's sources, not libtenantalign.a: relink always
 rm -f "$bdir/ngx_mail_tenantalign_module.so"

@@ -16,6 +16,7 @@
 #include <openssl/pem.h>
 
 #include "ta_dkim.h"
+#include "ta_ed25519.h"
 #include "ta_keys.h"
 
 #define VEC "tests/dkim/vectors/"
@@ -253,6 +254,50 @@ test_rfc8463_in_process(void **state)
     free(ke);
 }
 
+/*
+ * test_ed25519_matches_openssl - libsodium signs what OpenSSL would: random
+ * seeds (from a fixed start) and messages of 0 to 300 bytes, both signers,
+ * the same 64 bytes; and a key that is not Ed25519 is refused
+ */
+static void
+test_ed25519_matches_openssl(void **state)
+{
+    unsigned char seed[32], msg[300], ours[64], theirs[64];
+    unsigned      x = 2463534242u;
+    size_t        len, slen, i;
+    int           n;
+    EVP_PKEY     *key, *rsa;
+    EVP_MD_CTX   *ctx;
+
+    (void) state;
+    for (n = 0; n < 200; n++) {
+        for (i = 0; i < sizeof(seed); i++) {
+            x ^= x << 13; x ^= x >> 17; x ^= x << 5;
+            seed[i] = (unsigned char) x;
+        }
+        len = x % (sizeof(msg) + 1);
+        for (i = 0; i < len; i++) {
+            x ^= x << 13; x ^= x >> 17; x ^= x << 5;
+            msg[i] = (unsigned char) x;
+        }
+        key = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed, sizeof(seed));
+        assert_non_null(key);
+        ctx = EVP_MD_CTX_new();
+        slen = sizeof(theirs);
+        assert_int_equal(EVP_DigestSignInit(ctx, NULL, NULL, NULL, key), 1);
+        assert_int_equal(EVP_DigestSign(ctx, theirs, &slen, msg, len), 1);
+        assert_int_equal(slen, 64);
+        assert_int_equal(ta_ed25519_sign(key, msg, len, ours), 1);
+        assert_memory_equal(ours, theirs, 64);
+        EVP_MD_CTX_free(ctx);
+        EVP_PKEY_free(key);
+    }
+    rsa = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t) 1024);
+    assert_non_null(rsa);
+    assert_int_equal(ta_ed25519_sign(rsa, msg, 32, ours), 0);
+    EVP_PKEY_free(rsa);
+}
+
 /* next_second - wait until the key cache's clock (monotonic, coarse) ticks */
 static void
 next_second(void)
@@ -383,6 +428,7 @@ main(void)
         cmocka_unit_test(test_chunking),
         cmocka_unit_test(test_text_blocks),
         cmocka_unit_test(test_rfc8463_in_process),
+        cmocka_unit_test(test_ed25519_matches_openssl),
         cmocka_unit_test(test_keys),
         cmocka_unit_test(test_key_outlives_cache),
         cmocka_unit_test(test_fix_eol),
