@@ -6,9 +6,11 @@
  * DESCRIPTION
  *	See ta_orgdomain.h. libpsl does the suffix matching; it wants a
  *	NUL-terminated string, so the domain is copied to a bounded buffer.
+ *	Its answers are cached per thread (below).
  */
 #include <libpsl.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "ta_domain.h"
@@ -34,27 +36,66 @@ ta_psl_ready(void)
     return psl != NULL;
 }
 
+/*
+ * A process asks about the same few domains again and again (a tenant's
+ * From: domain, its return path; each alignment check asks twice), and a
+ * suffix search costs about a microsecond: the latest answers are kept,
+ * per thread so that no lock is taken, in a small table indexed by a hash
+ * of the name. An answer is the length of the organizational domain, the
+ * name's own tail, so it holds for any copy of the same bytes.
+ */
+#define ORG_SLOTS 64
+
+typedef struct {
+    unsigned short len;             /* of name; 0: an empty slot */
+    unsigned short org_len;         /* 0: no organizational domain */
+    char           name[TA_DOMAIN_MAX];
+} org_slot_t;
+
+static _Thread_local org_slot_t org_cache[ORG_SLOTS];
+
+/* org_search - the organizational domain's length from libpsl; 0 if none */
+static size_t
+org_search(ta_str_t domain)
+{
+    char        buf[TA_DOMAIN_MAX + 1];
+    const char *reg;
+
+    memcpy(buf, domain.data, domain.len);
+    buf[domain.len] = '\0';
+    if (memchr(buf, '\0', domain.len) != NULL)
+        return 0;
+    reg = psl_registrable_domain(psl, buf);
+    /* reg is a suffix of buf */
+    return reg == NULL ? 0 : strlen(reg);
+}
+
 /* ta_orgdomain - public suffix plus one label */
 int
 ta_orgdomain(ta_str_t domain, ta_str_t *org)
 {
-    char        buf[TA_DOMAIN_MAX + 1];
-    const char *reg;
-    size_t      n;
+    org_slot_t *slot;
+    uint32_t    h = 2166136261u;
+    size_t      i, n;
 
     *org = domain;
     if (domain.len == 0 || domain.len > TA_DOMAIN_MAX || !ta_psl_ready())
         return TA_NOTFOUND;
-    memcpy(buf, domain.data, domain.len);
-    buf[domain.len] = '\0';
-    if (memchr(buf, '\0', domain.len) != NULL)
+    for (i = 0; i < domain.len; i++)
+        h = (h ^ (unsigned char) domain.data[i]) * 16777619u;
+    slot = &org_cache[h % ORG_SLOTS];
+    if (slot->len == domain.len && memcmp(slot->name, domain.data, domain.len) == 0) {
+        n = slot->org_len;
+    } else {
+        n = org_search(domain);
+        slot->len = (unsigned short) domain.len;
+        slot->org_len = (unsigned short) n;
+        memcpy(slot->name, domain.data, domain.len);
+    }
+    if (n == 0)
         return TA_NOTFOUND;
-    reg = psl_registrable_domain(psl, buf);
-    if (reg == NULL)
-        return TA_NOTFOUND;
-    n = strlen(reg);
-    /* reg is a suffix of buf; point at the same bytes of the caller's string */
-    org->data = domain.data + (size_t) (reg - buf);
+    /* point at the same bytes of the caller's string */
+    org->data = domain.data + domain.len - n;
     org->len = n;
     return TA_OK;
 }

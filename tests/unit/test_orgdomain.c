@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <libpsl.h>
 
 #include "ta_domain.h"
 #include "ta_orgdomain.h"
@@ -125,6 +126,49 @@ test_orgdomain_basic(void **state)
     expect_org("bounces.customer.example", "customer.example");
 }
 
+/*
+ * test_orgdomain_cache - answers are cached per thread: 150 names (public
+ * suffixes, their children, names one letter apart) asked 3,000 times in a
+ * random order through 64 slots, each time from a fresh copy of the name,
+ * give libpsl's own answer, pointing into the copy
+ */
+static void
+test_orgdomain_cache(void **state)
+{
+    static const char *const tails[] = { "com", "co.uk", "example", "k12.ak.us", "github.io", "uk" };
+    static const char *const heads[] = { "", "acme.", "acmf.", "mail.acme.", "a.b.c.", "x." };
+    char        names[150][80], copy[80];
+    psl_ctx_t  *ref = psl_latest(NULL);
+    const char *reg;
+    unsigned    x = 88172645u;
+    ta_str_t    org;
+    int         i, k, rc;
+
+    (void) state;
+    assert_non_null(ref);
+    for (i = 0; i < 150; i++) {
+        snprintf(names[i], sizeof(names[i]), "%s%s%s", i >= 36 ? "n" : "", heads[i % 6], tails[(i / 6) % 6]);
+        if (i >= 36)
+            names[i][1 + (i % 5)] = (char) ('a' + i % 26);  /* near-duplicates */
+    }
+    for (k = 0; k < 3000; k++) {
+        x ^= x << 13; x ^= x >> 17; x ^= x << 5;
+        i = (int) (x % 150);
+        memcpy(copy, names[i], strlen(names[i]) + 1);
+        rc = ta_orgdomain(ta_str_cstr(copy), &org);
+        reg = psl_registrable_domain(ref, names[i]);
+        if (reg == NULL) {
+            assert_int_equal(rc, TA_NOTFOUND);
+            continue;
+        }
+        assert_int_equal(rc, TA_OK);
+        assert_int_equal(org.len, strlen(reg));
+        assert_memory_equal(org.data, reg, org.len);
+        assert_ptr_equal(org.data + org.len, copy + strlen(copy));
+    }
+    psl_free(ref);
+}
+
 #define ALIGNED(a, b, m)  ta_aligned(ta_str_cstr(a), ta_str_cstr(b), m)
 
 static void
@@ -190,6 +234,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_psl_vectors),
         cmocka_unit_test(test_orgdomain_basic),
+        cmocka_unit_test(test_orgdomain_cache),
         cmocka_unit_test(test_alignment),
         cmocka_unit_test(test_domain_normalize),
     };
