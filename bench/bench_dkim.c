@@ -239,7 +239,7 @@ canon_relaxed(void *p)
     unsigned char h[32];
     size_t        i;
 
-    ta_body_canon_init(&c, TA_CANON_RELAXED, TA_EOL_CRLF);
+    ta_body_canon_init(&c, TA_CANON_RELAXED, TA_EOL_CRLF, NULL);
     for (i = 0; i < b->len; i += 16384)
         ta_body_canon_update(&c, b->data + i, b->len - i < 16384 ? b->len - i : 16384);
     ta_body_canon_final(&c, h);

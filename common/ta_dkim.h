@@ -13,7 +13,8 @@
  *	                    char *err, size_t errlen);
  *	void ta_dkim_free(ta_dkim_t *d);
  *
- *	void ta_body_canon_init(ta_body_canon_t *c, ta_canon_t mode, ta_eol_t eol);
+ *	int  ta_body_canon_init(ta_body_canon_t *c, ta_canon_t mode, ta_eol_t eol,
+ *	                        const EVP_MD *sha256);
  *	void ta_body_canon_update(ta_body_canon_t *c, const char *p, size_t n);
  *	void ta_body_canon_final(ta_body_canon_t *c, unsigned char hash[32]);
  * DESCRIPTION
@@ -71,6 +72,9 @@ typedef struct {
     long long           timestamp;      /* t=; 0: now */
     long long           expire;         /* x= = t= + expire; 0: no x= */
     const char         *identity;       /* i=; NULL: none */
+    const EVP_MD       *sha256;         /* fetched once by the caller (an implicit
+                                           fetch costs more than hashing a 2 KB
+                                           header); NULL: fetched at each use */
 } ta_dkim_opts_t;
 
 extern const char *const ta_dkim_default_headers[];
@@ -102,7 +106,8 @@ typedef struct {
     unsigned char  buf[16384];      /* output gathered for the hash */
 } ta_body_canon_t;
 
-int  ta_body_canon_init(ta_body_canon_t *c, ta_canon_t mode, ta_eol_t eol);
+int  ta_body_canon_init(ta_body_canon_t *c, ta_canon_t mode, ta_eol_t eol,
+    const EVP_MD *sha256);
 void ta_body_canon_update(ta_body_canon_t *c, const char *p, size_t n);
 void ta_body_canon_final(ta_body_canon_t *c, unsigned char hash[32]);
 void ta_body_canon_free(ta_body_canon_t *c);

@@ -112,15 +112,15 @@ line_end(ta_body_canon_t *c)
     c->pending_crlf++;
 }
 
-/* ta_body_canon_init - start a body hash */
+/* ta_body_canon_init - start a body hash; sha256 NULL: OpenSSL's default */
 int
-ta_body_canon_init(ta_body_canon_t *c, ta_canon_t mode, ta_eol_t eol)
+ta_body_canon_init(ta_body_canon_t *c, ta_canon_t mode, ta_eol_t eol, const EVP_MD *sha256)
 {
     memset(c, 0, offsetof(ta_body_canon_t, buf));
     c->mode = mode;
     c->eol = eol;
     c->md = EVP_MD_CTX_new();
-    if (c->md == NULL || EVP_DigestInit_ex(c->md, EVP_sha256(), NULL) != 1) {
+    if (c->md == NULL || EVP_DigestInit_ex(c->md, sha256 ? sha256 : EVP_sha256(), NULL) != 1) {
         EVP_MD_CTX_free(c->md);
         c->md = NULL;
         return TA_ESYSTEM;

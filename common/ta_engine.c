@@ -30,6 +30,7 @@ struct ta_engine {
     ta_store_t       *store;            /* NULL while it cannot be opened */
     char              store_err[256];
     struct timespec   last_open_try;
+    EVP_MD           *sha256;           /* fetched once for every message's hashes */
 };
 
 enum { TXN_NEW, TXN_SIGNING, TXN_DONE };
@@ -102,6 +103,7 @@ ta_engine_open(const ta_engine_conf_t *conf, ta_engine_t **out, char *err, size_
     }
     e->conf = *conf;
     e->conf.store_path = e->store_path;
+    e->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);    /* NULL: fetched per use */
     if (!ta_psl_ready())
         snprintf(err, errlen, "Public Suffix List could not be loaded: relaxed alignment degrades to strict");
     else if (!store_ready(e))
@@ -120,6 +122,7 @@ ta_engine_close(ta_engine_t *e)
         return;
     if (e->store)
         ta_store_close(e->store);
+    EVP_MD_free(e->sha256);
     free(e->store_path);
     free(e);
 }
@@ -289,6 +292,7 @@ start_signing(ta_txn_t *t)
 
     memset(&opts, 0, sizeof(opts));
     opts.eol = t->e->conf.eol;
+    opts.sha256 = t->e->sha256;
     t->dkim = ta_dkim_new(&opts);
     if (t->dkim == NULL) {
         ta_verdict_tempfail(v, "out of memory");

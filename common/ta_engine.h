@@ -52,7 +52,8 @@
  *	envelope domains, verdict, reason, d= and s= signed, microseconds
  *	spent in the engine.
  *	Every function tolerates t == NULL (out of memory at ta_txn_new):
- *	the verdict is then a tempfail.
+ *	the verdict is then a tempfail. A transaction uses its engine until
+ *	ta_txn_free(): close the engine after its last transaction.
  */
 #ifndef TA_ENGINE_H
 #define TA_ENGINE_H

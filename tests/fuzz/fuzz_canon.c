@@ -66,8 +66,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         ta_canon_t c = (mode & 1) ? TA_CANON_SIMPLE : TA_CANON_RELAXED;
         ta_eol_t   e = (mode & 2) ? TA_EOL_LF : TA_EOL_CRLF;
 
-        ta_body_canon_init(&a, c, e);
-        ta_body_canon_init(&b, c, e);
+        ta_body_canon_init(&a, c, e, NULL);
+        ta_body_canon_init(&b, c, e, NULL);
         ta_body_canon_update(&a, (const char *) data, size);
         for (i = 0; i < size; ) {
             size_t n = size - i < step ? size - i : step;

@@ -29,7 +29,7 @@ body_hash(ta_canon_t mode, ta_eol_t eol, const char *b, size_t n, size_t chunk, 
     size_t           i;
 
     assert_non_null(c);
-    assert_int_equal(ta_body_canon_init(c, mode, eol), TA_OK);
+    assert_int_equal(ta_body_canon_init(c, mode, eol, NULL), TA_OK);
     if (chunk == 0)
         chunk = n ? n : 1;
     for (i = 0; i < n; i += chunk)
