@@ -353,8 +353,16 @@ put_out(const ta_dkim_t *d, char *out, size_t outsize, size_t *outlen, const cha
 {
     size_t i;
 
+    if (d->opts.eol == TA_EOL_CRLF) {
+        if (*outlen + n >= outsize)
+            return TA_ESYSTEM;
+        memcpy(out + *outlen, p, n);
+        *outlen += n;
+        out[*outlen] = '\0';
+        return TA_OK;
+    }
     for (i = 0; i < n; i++) {
-        if (d->opts.eol == TA_EOL_LF && p[i] == '\r' && i + 1 < n && p[i + 1] == '\n')
+        if (p[i] == '\r' && i + 1 < n && p[i + 1] == '\n')
             continue;
         if (*outlen + 1 >= outsize)
             return TA_ESYSTEM;
