@@ -38,6 +38,10 @@
 #define NGX_MAIL_TA_MONITOR  1
 #define NGX_MAIL_TA_ENFORCE  2
 
+#define NGX_MAIL_TA_BDAT_OFF   0
+#define NGX_MAIL_TA_BDAT_ON    1
+#define NGX_MAIL_TA_BDAT_AUTO  2
+
 #define NGX_MAIL_TA_SLOTS    64
 #define NGX_MAIL_TA_IOBUF    16384
 
@@ -49,7 +53,7 @@ typedef struct {
     size_t                      buffer_size;
     ngx_path_t                 *temp_path;
     ngx_thread_pool_t          *thread_pool;     /* signing off the loop */
-    ngx_flag_t                  upstream_bdat;   /* BDAT LAST, not DATA */
+    ngx_uint_t                  upstream_bdat;   /* BDAT LAST, not DATA */
     ngx_msec_t                  timeout;
     ngx_msec_t                  upstream_keepalive;
 
@@ -112,6 +116,7 @@ typedef struct {
     unsigned                    quit:1;
     unsigned                    mail_ok:1;
     unsigned                    closing:1;
+    unsigned                    up_chunking:1;  /* the upstream offers CHUNKING */
 
     ngx_uint_t                  rcpts;
     ngx_str_t                   mail_from;
@@ -206,12 +211,24 @@ static ngx_int_t ngx_mail_tenantalign_engine(
 static void ngx_mail_tenantalign_msg_release(ngx_mail_ta_ctx_t *ctx);
 static char *ngx_mail_tenantalign_thread_pool(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
+static ngx_mail_ta_slot_t *ngx_mail_tenantalign_slot(ngx_mail_ta_ctx_t *ctx,
+    ngx_uint_t type, ngx_uint_t cmd);
+static ngx_int_t ngx_mail_tenantalign_to_upstream(ngx_mail_ta_ctx_t *ctx,
+    u_char *p, size_t n);
 
 
 static ngx_conf_enum_t  ngx_mail_tenantalign_modes[] = {
     { ngx_string("off"), NGX_MAIL_TA_OFF },
     { ngx_string("monitor"), NGX_MAIL_TA_MONITOR },
     { ngx_string("enforce"), NGX_MAIL_TA_ENFORCE },
+    { ngx_null_string, 0 }
+};
+
+
+static ngx_conf_enum_t  ngx_mail_tenantalign_bdat_modes[] = {
+    { ngx_string("off"), NGX_MAIL_TA_BDAT_OFF },
+    { ngx_string("on"), NGX_MAIL_TA_BDAT_ON },
+    { ngx_string("auto"), NGX_MAIL_TA_BDAT_AUTO },
     { ngx_null_string, 0 }
 };
 
@@ -261,11 +278,11 @@ static ngx_command_t  ngx_mail_tenantalign_commands[] = {
       NULL },
 
     { ngx_string("tenantalign_upstream_bdat"),
-      NGX_MAIL_MAIN_CONF|NGX_MAIL_SRV_CONF|NGX_CONF_FLAG,
-      ngx_conf_set_flag_slot,
+      NGX_MAIL_MAIN_CONF|NGX_MAIL_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
       NGX_MAIL_SRV_CONF_OFFSET,
       offsetof(ngx_mail_tenantalign_srv_conf_t, upstream_bdat),
-      NULL },
+      &ngx_mail_tenantalign_bdat_modes },
 
     { ngx_string("tenantalign_upstream_keepalive"),
       NGX_MAIL_MAIN_CONF|NGX_MAIL_SRV_CONF|NGX_CONF_TAKE1,
@@ -330,7 +347,7 @@ ngx_mail_tenantalign_create_srv_conf(ngx_conf_t *cf)
     conf->mode = NGX_CONF_UNSET_UINT;
     conf->max_message_size = NGX_CONF_UNSET_SIZE;
     conf->thread_pool = NGX_CONF_UNSET_PTR;
-    conf->upstream_bdat = NGX_CONF_UNSET;
+    conf->upstream_bdat = NGX_CONF_UNSET_UINT;
     conf->buffer_size = NGX_CONF_UNSET_SIZE;
     conf->timeout = NGX_CONF_UNSET_MSEC;
     conf->upstream_keepalive = NGX_CONF_UNSET_MSEC;
@@ -356,7 +373,8 @@ ngx_mail_tenantalign_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
                               1024 * 1024);
     ngx_conf_merge_msec_value(conf->timeout, prev->timeout, 300000);
     ngx_conf_merge_ptr_value(conf->thread_pool, prev->thread_pool, NULL);
-    ngx_conf_merge_value(conf->upstream_bdat, prev->upstream_bdat, 0);
+    ngx_conf_merge_uint_value(conf->upstream_bdat, prev->upstream_bdat,
+                              NGX_MAIL_TA_BDAT_AUTO);
 
     if (ngx_conf_merge_path_value(cf, &conf->temp_path, prev->temp_path,
                                   &ngx_mail_tenantalign_temp_path)
@@ -699,6 +717,77 @@ ngx_mail_tenantalign_engine_close(void *data)
 }
 
 
+/*
+ * tenantalign_upstream_bdat auto: nginx read the upstream's EHLO reply
+ * itself and kept nothing of it, so a hidden EHLO asks again whether the
+ * upstream offers CHUNKING. It names the server_name, as nginx's own EHLO
+ * does (with xclient on, nginx's second EHLO named the client's HELO
+ * instead: the upstream then records ours). EHLO before the first MAIL
+ * changes no transaction state; the client's commands queue behind it.
+ */
+
+static ngx_int_t
+ngx_mail_tenantalign_probe(ngx_mail_session_t *s, ngx_mail_ta_ctx_t *ctx)
+{
+    u_char                    *p, *line;
+    size_t                     len;
+    ngx_str_t                  name;
+    ngx_mail_core_srv_conf_t  *cscf;
+
+    cscf = ngx_mail_get_module_srv_conf(s, ngx_mail_core_module);
+    name = cscf->server_name;
+
+    len = sizeof("EHLO " CRLF) - 1 + name.len;
+
+    line = ngx_alloc(len, s->connection->log);
+    if (line == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_cpymem(line, "EHLO ", 5);
+    p = ngx_cpymem(p, name.data, name.len);
+    *p++ = CR; *p++ = LF;
+
+    if (ngx_mail_tenantalign_slot(ctx, slot_hidden, cmd_ehlo) == NULL
+        || ngx_mail_tenantalign_to_upstream(ctx, line, len) != NGX_OK)
+    {
+        ngx_free(line);
+        return NGX_ERROR;
+    }
+
+    ngx_free(line);
+
+    return NGX_OK;
+}
+
+
+/* whether an EHLO reply lists CHUNKING */
+
+static ngx_uint_t
+ngx_mail_tenantalign_offers_chunking(ngx_str_t *text)
+{
+    u_char  *p, *end, *nl;
+
+    p = text->data;
+    end = text->data + text->len;
+
+    for ( /* void */ ; p < end; p = nl) {
+        nl = ngx_strlchr(p, end, LF);
+        nl = nl ? nl + 1 : end;
+
+        if (nl - p >= 4 + 8
+            && ngx_strncasecmp(p + 4, (u_char *) "CHUNKING", 8) == 0
+            && (nl - p == 4 + 8 || p[12] == CR || p[12] == LF
+                || p[12] == ' '))
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
 static void
 ngx_mail_tenantalign_take_over(ngx_mail_session_t *s, ngx_mail_ta_ctx_t *ctx)
 {
@@ -737,6 +826,13 @@ ngx_mail_tenantalign_take_over(ngx_mail_session_t *s, ngx_mail_ta_ctx_t *ctx)
     ta_smtp_init(ctx->stream, ctx->conf->max_message_size);
 
     if (ngx_mail_tenantalign_engine(ctx->conf, c->log) != NGX_OK) {
+        ngx_mail_tenantalign_close(ctx);
+        return;
+    }
+
+    if (ctx->conf->upstream_bdat == NGX_MAIL_TA_BDAT_AUTO
+        && ngx_mail_tenantalign_probe(s, ctx) != NGX_OK)
+    {
         ngx_mail_tenantalign_close(ctx);
         return;
     }
@@ -1790,7 +1886,10 @@ ngx_mail_tenantalign_decided(ngx_mail_ta_ctx_t *ctx, const ta_verdict_t *v,
     ta_txn_free(ctx->txn);
     ctx->txn = NULL;
 
-    if (ctx->conf->upstream_bdat) {
+    if (ctx->conf->upstream_bdat == NGX_MAIL_TA_BDAT_ON
+        || (ctx->conf->upstream_bdat == NGX_MAIL_TA_BDAT_AUTO
+            && ctx->up_chunking))
+    {
         ngx_mail_tenantalign_bdat(ctx);
         return;
     }
@@ -1986,6 +2085,11 @@ ngx_mail_tenantalign_upstream_reply(ngx_mail_ta_ctx_t *ctx, ngx_str_t *text)
         switch (slot->type) {
 
         case slot_hidden:
+            if (slot->cmd == cmd_ehlo) {
+                ctx->up_chunking = code == 250
+                                   && ngx_mail_tenantalign_offers_chunking(text);
+            }
+
             slot->done = 1;
             return;
 
@@ -2010,6 +2114,7 @@ ngx_mail_tenantalign_upstream_reply(ngx_mail_ta_ctx_t *ctx, ngx_str_t *text)
         }
 
         if (slot->cmd == cmd_ehlo && code == 250) {
+            ctx->up_chunking = ngx_mail_tenantalign_offers_chunking(text);
             rc = ngx_mail_tenantalign_filter_ehlo(ctx, slot, text);
 
         } else {

@@ -8,6 +8,8 @@
 #       Debian-exim, mode 0640). local_scan (default): local_scan_path plus
 #       the MAIL FROM dlfunc; data_acl: the DATA-ACL dlfunc only; relay:
 #       no plugin, relaying for 127.0.0.1 (an upstream behind nginx).
+#       EXIM_NOCHUNKING_PORT=N: also listen on N, where CHUNKING is not
+#       offered (an upstream without BDAT).
 #   exim_start DIR        start the daemon (TENANTALIGN_CONF kept for it)
 #   exim_stop DIR
 #   exim_mode DIR MODE    enforce | monitor | off (takes effect for new processes)
@@ -28,6 +30,11 @@ exim_setup() {
     chmod 644 "$dir/tenantalign.conf" "$dir/exim.conf" 2>/dev/null
     chmod 755 "$dir" "$dir/keys"
     local mail_acl="" data_acl="" scan="local_scan_path = $so" relay_hosts=""
+    local ports=$port chunking="*"
+    if [ -n "${EXIM_NOCHUNKING_PORT:-}" ]; then
+        ports="$port : $EXIM_NOCHUNKING_PORT"
+        chunking="\${if eq{\$received_port}{$EXIM_NOCHUNKING_PORT}{}{*}}"
+    fi
     [ "$kind" = relay ] && relay_hosts=127.0.0.1
     if [ "$kind" = local_scan ]; then
         mail_acl="  warn   set acl_m_ta = \${dlfunc{$so}{tenantalign_mail}}
@@ -50,7 +57,8 @@ primary_hostname = relay.tenantalign.test
 spool_directory = $dir/spool
 log_file_path = $dir/log/%slog
 pid_file_path = $dir/exim.pid
-daemon_smtp_ports = $port
+daemon_smtp_ports = $ports
+chunking_advertise_hosts = $chunking
 local_interfaces = 127.0.0.1
 $scan
 keep_environment = TENANTALIGN_CONF
@@ -111,9 +119,10 @@ CONF
 }
 
 exim_start() {
-    local dir=$1 port i
-    port=$(sed -n 's/^daemon_smtp_ports = //p' "$dir/exim.conf")
-    TENANTALIGN_CONF=$dir/tenantalign.conf /usr/sbin/exim4 -C "$dir/exim.conf" -bd -q30m -oX "$port" \
+    local dir=$1 ports port i
+    ports=$(sed -n 's/^daemon_smtp_ports = //p' "$dir/exim.conf")
+    port=${ports%% *}
+    TENANTALIGN_CONF=$dir/tenantalign.conf /usr/sbin/exim4 -C "$dir/exim.conf" -bd -q30m -oX "${ports// /}" \
         -oP "$dir/exim.pid" || return 1
     for i in $(seq 50); do
         (exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null && return 0

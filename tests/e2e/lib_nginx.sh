@@ -2,8 +2,10 @@
 # 127.0.0.1, in front of an upstream relay, for tests and the demo. Source it
 # after tests/lib.sh.
 #
-#   nginx_setup DIR PORT UPSTREAM_PORT STORE [MODE]   DIR/nginx.conf; an
-#       auth_http responder on PORT+1 accepting password "secret"
+#   nginx_setup DIR PORT UPSTREAM_PORT STORE [MODE [EXTRA]]   DIR/nginx.conf;
+#       an auth_http responder on PORT+1 accepting password "secret"
+#       (NGINX_ALT_UPSTREAM=PORT: clients with password "secret.alt" go to
+#       that upstream instead)
 #   nginx_start DIR / nginx_stop DIR / nginx_reload DIR
 NGINX_SO=${NGINX_SO:-$BUILD/ngx_mail_tenantalign_module.so}
 
@@ -11,7 +13,7 @@ nginx_setup() {
     local dir=$1 port=$2 up=$3 store=$4 mode=${5:-enforce} extra=${6:-}
     mkdir -p "$dir/logs"
     chmod 755 "$dir"
-    echo "$((port + 1)) $up" >"$dir/auth.args"
+    echo "$((port + 1)) $up ${NGINX_ALT_UPSTREAM:-}" >"$dir/auth.args"
     echo "$port" >"$dir/port"
     cat >"$dir/nginx.conf" <<CONF
 load_module /usr/lib/nginx/modules/ngx_mail_module.so;

@@ -19,6 +19,8 @@ SEND="/usr/bin/python3 $TOP/tests/e2e/smtp_send.py"
 INBOX=$W/up/mail/inbox
 
 # a short receive timeout upstream, so that an idle upstream connection shows
+# its second port offers no CHUNKING: clients with password secret.alt go there
+export EXIM_NOCHUNKING_PORT=$((P + 21)) NGINX_ALT_UPSTREAM=$((P + 21))
 EXIM_RECEIVE_TIMEOUT=3s exim_setup "$W/up" $((P + 20)) relay && exim_start "$W/up" || { fail "upstream exim"; finish; }
 STORE=$W/up/tenants.cdb
 openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=relay.tenantalign.test -days 2 \
@@ -41,7 +43,8 @@ EXTRA="
     server { listen 127.0.0.1:$((P + 8)); protocol smtp; tenantalign_buffer_size 64k; tenantalign_thread_pool off;
              tenantalign_upstream_bdat off; }
     server { listen 127.0.0.1:$((P + 9)); protocol smtp; tenantalign_buffer_size 4k;
-             tenantalign_temp_path $W/n/temp-ro; }"
+             tenantalign_temp_path $W/n/temp-ro; }
+    server { listen 127.0.0.1:$((P + 10)); protocol smtp; tenantalign_upstream_bdat auto; }"
 nginx_setup "$W/n" "$P" $((P + 20)) "$STORE" enforce "$EXTRA"
 nginx_start "$W/n" || { fail "nginx with the module started"; cat "$W/n/logs/error.log" | tail -5; finish; }
 ok "stock nginx with ngx_mail_tenantalign_module started on 127.0.0.1:$P"
@@ -195,7 +198,24 @@ check "slow upload without keepalive: client told 421, not dropped" grep -q '^42
 r=$($SEND --port $((P + 6)) --login acme --mail-from bounce@acme.example "$W/spoof.eml" 2>&1)
 check "tenantalign off: stock proxy behaviour" grep -q '^0 DATA 250' <<<"$r"
 
-# 9. reloads: without the module, and back; no worker crashes
+# 9. tenantalign_upstream_bdat auto: BDAT where the upstream offers CHUNKING
+# (Exim logs a message received in chunks with K), DATA where it does not
+n0=$(delivered)
+r=$($SEND --port $((P + 10)) --login acme --mail-from bounce@bounces.acme.example "$W/ok.eml" "$W/ok.eml" 2>&1)
+check "bdat auto, upstream with CHUNKING: both messages 250" test "$(grep -c '^[01] DATA 250' <<<"$r")" = 2
+check "bdat auto, upstream with CHUNKING: delivered" exim_wait_delivery "$W/up" inbox $((n0 + 2))
+check "bdat auto, upstream with CHUNKING: sent with BDAT" \
+    test "$(grep '<= bounce@bounces.acme.example' "$(exim_mainlog "$W/up")" | tail -2 | grep -c ' K ')" = 2
+sed 's/$/\r/' "$(ls -t "$INBOX"/new/* | head -1)" >"$W/auto.eml"
+check "bdat auto: delivered copy verifies (dkimpy)" "$D/verify_dkimpy.py" "$W/dns" "$W/auto.eml"
+r=$($SEND --port $((P + 10)) --password secret.alt --login acme --mail-from bounce@bounces.acme.example \
+      "$W/ok.eml" 2>&1)
+check "bdat auto, upstream without CHUNKING: 250" grep -q '^0 DATA 250' <<<"$r"
+check "bdat auto, upstream without CHUNKING: delivered" exim_wait_delivery "$W/up" inbox $((n0 + 3))
+check "bdat auto, upstream without CHUNKING: sent with DATA" \
+    bash -c 'grep "<= bounce@bounces.acme.example" "$1" | tail -1 | grep -v " K " | grep -q "P=esmtp"' _ "$(exim_mainlog "$W/up")"
+
+# 10. reloads: without the module, and back; no worker crashes
 cp "$W/n/nginx.conf" "$W/n/with.conf"
 sed -e '/ngx_mail_tenantalign_module.so/d' -e '/tenantalign/d' "$W/n/with.conf" >"$W/n/nginx.conf"
 nginx_reload "$W/n"; sleep 1
