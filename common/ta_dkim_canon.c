@@ -128,14 +128,13 @@ ta_body_canon_init(ta_body_canon_t *c, ta_canon_t mode, ta_eol_t eol, const EVP_
     return TA_OK;
 }
 
-#ifdef __SSE2__
-/* the class of a byte: whitespace and line breaks, for the bytes a block looks past its end */
+/* the class of a byte: whitespace and line breaks (the bytes a body block
+ * looks past its end; the bytes that end a run in a header field) */
 enum { CL_WSP = 1, CL_CR = 2, CL_LF = 4 };
 
 static const unsigned char byte_class[256] = {
     ['\t'] = CL_WSP, ['\n'] = CL_LF, ['\r'] = CL_CR, [' '] = CL_WSP
 };
-#endif
 
 /*
  * next_event - in relaxed mode, the offset of the first byte that is not
@@ -532,19 +531,22 @@ ta_header_canon(ta_canon_t mode, ta_eol_t eol, ta_str_t raw, char *out)
         out[n++] = (char) ((c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c);
     }
     out[n++] = ':';
-    for (i = (size_t) (colon - s) + 1; i < raw.len; i++) {
-        char c = s[i];
-        if (c == '\r' || c == '\n')
-            continue;               /* unfold */
-        if (c == ' ' || c == '\t') {
-            wsp = 1;
+    for (i = (size_t) (colon - s) + 1; i < raw.len; ) {
+        unsigned char cl = byte_class[(unsigned char) s[i]];
+
+        if (cl != 0) {
+            wsp |= cl == CL_WSP;    /* CR and LF: unfold */
+            i++;
             continue;
         }
+        /* a run of other bytes, after one space if whitespace came between */
         if (wsp && started)
             out[n++] = ' ';
         wsp = 0;
         started = 1;
-        out[n++] = c;
+        do
+            out[n++] = s[i++];
+        while (i < raw.len && byte_class[(unsigned char) s[i]] == 0);
     }
     out[n++] = '\r';
     out[n++] = '\n';

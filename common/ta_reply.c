@@ -48,6 +48,15 @@ put(out_t *o, const char *fmt, ...)
 
     if (o->len + 1 >= o->size)
         return;
+    if (strchr(fmt, '%') == NULL) {     /* most calls: no formatting to do */
+        n = (int) strlen(fmt);
+        if ((size_t) n >= o->size - o->len)
+            n = (int) (o->size - o->len - 1);
+        memcpy(o->buf + o->len, fmt, (size_t) n);
+        o->len += (size_t) n;
+        o->buf[o->len] = '\0';
+        return;
+    }
     va_start(ap, fmt);
     n = vsnprintf(o->buf + o->len, o->size - o->len, fmt, ap);
     va_end(ap);

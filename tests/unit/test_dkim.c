@@ -65,6 +65,74 @@ test_rfc6376_example(void **state)
     assert_string_equal(h1, h2);
 }
 
+/*
+ * ref_relaxed_header - RFC 6376 3.4.2 step by step, for comparison: name
+ * lower-cased and trimmed, every CR and LF of the value dropped (unfolding),
+ * whitespace runs made one space, then trimmed at both ends of the value
+ */
+static size_t
+ref_relaxed_header(const char *s, size_t len, char *out)
+{
+    const char *colon = memchr(s, ':', len);
+    char        v[512];
+    size_t      name_end, i, n = 0, vn = 0, a, b;
+
+    if (colon == NULL)
+        return 0;
+    name_end = (size_t) (colon - s);
+    while (name_end > 0 && (s[name_end - 1] == ' ' || s[name_end - 1] == '\t'))
+        name_end--;
+    for (i = 0; i < name_end; i++)
+        out[n++] = (char) ((s[i] >= 'A' && s[i] <= 'Z') ? s[i] + 32 : s[i]);
+    out[n++] = ':';
+    for (i = (size_t) (colon - s) + 1; i < len; i++) {
+        char c = s[i] == '\t' ? ' ' : s[i];
+        if (c == '\r' || c == '\n' || (c == ' ' && vn > 0 && v[vn - 1] == ' '))
+            continue;
+        v[vn++] = c;
+    }
+    for (a = 0; a < vn && v[a] == ' '; a++)
+        ;
+    for (b = vn; b > a && v[b - 1] == ' '; b--)
+        ;
+    memcpy(out + n, v + a, b - a);
+    n += b - a;
+    out[n++] = '\r';
+    out[n++] = '\n';
+    return n;
+}
+
+/* test_header_canon_reference - 20,000 random fields against the reference */
+static void
+test_header_canon_reference(void **state)
+{
+    static const char names[][16] = { "From", "sUBJECT", "X-a", "to \t", "DKIM-Signature" };
+    static const char alphabet[] = "aZ9;=<@> \t\t  \r\n\r\n\x80\xff\x01:";
+    char              field[600], got[1400], want[1400];
+    size_t            len, i, vlen, gn, wn;
+    unsigned          x = 19088743u;
+    int               k;
+
+    (void) state;
+    for (k = 0; k < 20000; k++) {
+        x ^= x << 13; x ^= x >> 17; x ^= x << 5;
+        len = (size_t) snprintf(field, sizeof(field), "%s:", names[x % 5]);
+        vlen = (x >> 8) % 200;
+        for (i = 0; i < vlen; i++) {
+            x ^= x << 13; x ^= x >> 17; x ^= x << 5;
+            field[len++] = alphabet[x % (sizeof(alphabet) - 1)];
+        }
+        if (x & 1) {
+            field[len++] = '\r';
+            field[len++] = '\n';
+        }
+        gn = ta_header_canon(TA_CANON_RELAXED, TA_EOL_CRLF, ta_str(field, len), got);
+        wn = ref_relaxed_header(field, len, want);
+        assert_int_equal(gn, wn);
+        assert_memory_equal(got, want, gn);
+    }
+}
+
 static void
 test_empty_body(void **state)
 {
@@ -423,6 +491,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rfc6376_example),
+        cmocka_unit_test(test_header_canon_reference),
         cmocka_unit_test(test_empty_body),
         cmocka_unit_test(test_rfc_body_hashes),
         cmocka_unit_test(test_chunking),
