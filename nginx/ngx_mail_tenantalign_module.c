@@ -729,33 +729,21 @@ ngx_mail_tenantalign_engine_close(void *data)
 static ngx_int_t
 ngx_mail_tenantalign_probe(ngx_mail_session_t *s, ngx_mail_ta_ctx_t *ctx)
 {
-    u_char                    *p, *line;
-    size_t                     len;
-    ngx_str_t                  name;
     ngx_mail_core_srv_conf_t  *cscf;
 
     cscf = ngx_mail_get_module_srv_conf(s, ngx_mail_core_module);
-    name = cscf->server_name;
-
-    len = sizeof("EHLO " CRLF) - 1 + name.len;
-
-    line = ngx_alloc(len, s->connection->log);
-    if (line == NULL) {
-        return NGX_ERROR;
-    }
-
-    p = ngx_cpymem(line, "EHLO ", 5);
-    p = ngx_cpymem(p, name.data, name.len);
-    *p++ = CR; *p++ = LF;
 
     if (ngx_mail_tenantalign_slot(ctx, slot_hidden, cmd_ehlo) == NULL
-        || ngx_mail_tenantalign_to_upstream(ctx, line, len) != NGX_OK)
+        || ngx_mail_tenantalign_to_upstream(ctx, (u_char *) "EHLO ", 5)
+           != NGX_OK
+        || ngx_mail_tenantalign_to_upstream(ctx, cscf->server_name.data,
+                                            cscf->server_name.len)
+           != NGX_OK
+        || ngx_mail_tenantalign_to_upstream(ctx, (u_char *) CRLF, 2)
+           != NGX_OK)
     {
-        ngx_free(line);
         return NGX_ERROR;
     }
-
-    ngx_free(line);
 
     return NGX_OK;
 }
