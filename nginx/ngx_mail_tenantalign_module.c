@@ -81,6 +81,7 @@ typedef enum {
     cmd_rcpt,
     cmd_rset,
     cmd_ehlo,
+    cmd_noop,
     cmd_quit
 } ngx_mail_ta_cmd_e;
 
@@ -723,7 +724,9 @@ ngx_mail_tenantalign_engine_close(void *data)
  * upstream offers CHUNKING. It names the server_name, as nginx's own EHLO
  * does (with xclient on, nginx's second EHLO named the client's HELO
  * instead: the upstream then records ours). EHLO before the first MAIL
- * changes no transaction state; the client's commands queue behind it.
+ * changes no transaction state. EHLO must end a pipelined group (RFC 2920;
+ * Exim drops a client that sends more before the reply): the client's
+ * commands wait, unread, until the reply is in.
  */
 
 static ngx_int_t
@@ -744,6 +747,8 @@ ngx_mail_tenantalign_probe(ngx_mail_session_t *s, ngx_mail_ta_ctx_t *ctx)
     {
         return NGX_ERROR;
     }
+
+    ctx->paused = 1;
 
     return NGX_OK;
 }
@@ -2078,6 +2083,10 @@ ngx_mail_tenantalign_upstream_reply(ngx_mail_ta_ctx_t *ctx, ngx_str_t *text)
                                    && ngx_mail_tenantalign_offers_chunking(text);
             }
 
+            if (slot->cmd == cmd_ehlo || slot->cmd == cmd_noop) {
+                ctx->paused = 0;        /* what waited for it may go up */
+            }
+
             slot->done = 1;
             return;
 
@@ -2310,14 +2319,16 @@ ngx_mail_tenantalign_client_read_body(ngx_event_t *ev)
 
         /*
          * A long upload leaves the upstream idle (DATA goes up only after
-         * the decision): keep it from timing out with hidden NOOPs.
+         * the decision): keep it from timing out with hidden NOOPs. NOOP
+         * ends a pipelined group (RFC 2920), so the upload waits for its
+         * reply: DATA or BDAT must not follow it unanswered.
          */
 
         if (ctx->in_message
             && ngx_current_msec - ctx->upstream_active
                > ctx->conf->upstream_keepalive)
         {
-            if (ngx_mail_tenantalign_slot(ctx, slot_hidden, cmd_other) == NULL
+            if (ngx_mail_tenantalign_slot(ctx, slot_hidden, cmd_noop) == NULL
                 || ngx_mail_tenantalign_to_upstream(ctx, (u_char *) "NOOP" CRLF,
                                                     sizeof("NOOP" CRLF) - 1)
                    != NGX_OK)
@@ -2325,6 +2336,8 @@ ngx_mail_tenantalign_client_read_body(ngx_event_t *ev)
                 ngx_mail_tenantalign_close(ctx);
                 return;
             }
+
+            ctx->paused = 1;
         }
 
         ngx_mail_tenantalign_process(ctx);

@@ -59,6 +59,8 @@ log_file_path = $dir/log/%slog
 pid_file_path = $dir/exim.pid
 daemon_smtp_ports = $ports
 chunking_advertise_hosts = $chunking
+# no PIPECONNECT: EHLO is then a synchronisation point, as RFC 2920 has it
+pipelining_connect_advertise_hosts =
 local_interfaces = 127.0.0.1
 $scan
 keep_environment = TENANTALIGN_CONF

@@ -215,6 +215,36 @@ check "bdat auto, upstream without CHUNKING: delivered" exim_wait_delivery "$W/u
 check "bdat auto, upstream without CHUNKING: sent with DATA" \
     bash -c 'grep "<= bounce@bounces.acme.example" "$1" | tail -1 | grep -v " K " | grep -q "P=esmtp"' _ "$(exim_mainlog "$W/up")"
 
+# the client pipelines its first transaction behind AUTH: the probe's EHLO
+# must be answered before MAIL goes up (Exim drops a client that sends more
+# after EHLO with "554 SMTP synchronization error")
+pipelined_auth() {
+    /usr/bin/python3 - "$1" <<'PY'
+import base64, socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=30)
+f = s.makefile("rb")
+def reply():
+    while True:
+        l = f.readline()
+        if len(l) < 4 or l[3:4] != b"-":
+            return l[:3].decode()
+reply(); s.sendall(b"EHLO pipelined.test\r\n"); reply()
+s.sendall(b"AUTH PLAIN " + base64.b64encode(b"\0acme\0secret") + b"\r\n"
+          b"MAIL FROM:<bounce@bounces.acme.example>\r\nRCPT TO:<someone@customer.example>\r\nDATA\r\n")
+codes = [reply() for _ in range(4)]
+s.sendall(b"From: news@acme.example\r\nSubject: pipelined\r\n\r\nbody\r\n.\r\nQUIT\r\n")
+codes += [reply(), reply()]
+print(" ".join(codes))
+PY
+}
+n0=$(delivered)
+r=$(for i in 1 2 3 4 5; do pipelined_auth $((P + 10)); done | sort | uniq -c)
+check "bdat auto, AUTH with the first transaction pipelined, 5 sessions: 235 250 250 354 250 221" \
+    test "$(echo $r)" = "5 235 250 250 354 250 221"
+check "bdat auto, AUTH with the first transaction pipelined: delivered" exim_wait_delivery "$W/up" inbox $((n0 + 5))
+check "the upstream saw no SMTP synchronization error" \
+    bash -c '! grep -q "synchronization error" "$1"' _ "$(exim_mainlog "$W/up")"
+
 # 10. reloads: without the module, and back; no worker crashes
 cp "$W/n/nginx.conf" "$W/n/with.conf"
 sed -e '/ngx_mail_tenantalign_module.so/d' -e '/tenantalign/d' "$W/n/with.conf" >"$W/n/nginx.conf"
