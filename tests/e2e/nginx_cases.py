@@ -19,13 +19,16 @@ def tap(ok, name):
 
 
 class Client:
-    def __init__(self, login="acme"):
+    def __init__(self, login="acme", behind_auth=b""):
+        """connected and authenticated; behind_auth: commands sent in the same
+        write as AUTH (their replies are left to read)"""
         self.s = socket.create_connection(("127.0.0.1", PORT), timeout=20)
         self.buf = b""
         self.reply()                                  # greeting
         self.cmd(b"EHLO client.test")
         auth = base64.b64encode(b"\0" + login.encode() + b"\0secret")
-        self.login_reply = self.cmd(b"AUTH PLAIN " + auth)
+        self.send(b"AUTH PLAIN " + auth + b"\r\n" + behind_auth)
+        self.login_reply = self.reply()
 
     def send(self, data):
         self.s.sendall(data)
@@ -157,6 +160,24 @@ codes += [c.reply()[0], c.reply()[0]]
 c.close()
 tap(codes == [250, 250, 354, 250, 221], "half-close after dot and QUIT: %s" % codes)
 tap(wait_delivered(n0 + 1), "half-closed session's message delivered")
+
+# the first transaction pipelined behind AUTH, five times: the module's
+# hidden EHLO to the upstream (tenantalign_upstream_bdat auto) must be
+# answered before MAIL goes up, or Exim drops the session (554 SMTP
+# synchronization error)
+n0 = len(delivered())
+results = []
+for k in range(5):
+    c = Client(behind_auth=b"MAIL FROM:<bounce@bounces.acme.example>\r\n"
+                           b"RCPT TO:<someone@customer.example>\r\nDATA\r\n")
+    codes = [c.login_reply[0]] + [c.reply()[0] for _ in range(3)]
+    c.send(MSG % (20 + k) + b".\r\nQUIT\r\n")
+    codes += [c.reply()[0], c.reply()[0]]
+    c.close()
+    results.append(codes)
+tap(all(r == [235, 250, 250, 354, 250, 221] for r in results),
+    "first transaction pipelined behind AUTH, 5 sessions: %s" % results[0])
+tap(wait_delivered(n0 + 5), "those 5 messages delivered")
 
 # several transactions, RSET in between
 n0 = len(delivered())

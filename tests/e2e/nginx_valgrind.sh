@@ -20,9 +20,8 @@ exim_setup "$W/up" $((P + 20)) relay && exim_start "$W/up" || { fail "upstream e
 mkdir -p "$W/n"
 nginx_setup "$W/n" "$P" $((P + 20)) "$W/up/tenants.cdb" enforce "
     tenantalign_thread_pool tenantalign;
-    tenantalign_upstream_bdat on;
     server { listen 127.0.0.1:$((P + 2)); protocol smtp; tenantalign_buffer_size 16k;
-             tenantalign_upstream_bdat auto; }
+             tenantalign_upstream_bdat on; }
     server { listen 127.0.0.1:$((P + 3)); protocol smtp; tenantalign_max_message_size 8k; }
     server { listen 127.0.0.1:$((P + 4)); protocol smtp; tenantalign monitor; tenantalign_thread_pool off; tenantalign_upstream_bdat off; }"
 sed -i '/^user /d' "$W/n/nginx.conf"
