@@ -166,17 +166,6 @@ read_key_file(const char *path, struct stat *st, size_t *len, char *err, size_t 
     return buf;
 }
 
-/* path_hash - FNV-1a of a path */
-static uint32_t
-path_hash(const char *path)
-{
-    uint32_t h = 2166136261u;
-
-    for (; *path; path++)
-        h = (h ^ (unsigned char) *path) * 16777619u;
-    return h;
-}
-
 /* hand_out - a reference of the caller's own to a cached key */
 static int
 hand_out(EVP_PKEY *k, EVP_PKEY **out, char *err, size_t errlen)
@@ -198,7 +187,7 @@ ta_key_get(const char *path, ta_dkim_alg_t alg, EVP_PKEY **out, char *err, size_
     char       *buf, why[160];
     size_t      i, len = 0;
     int         rc;
-    uint32_t    h = path_hash(path);
+    uint32_t    h = ta_str_hash(ta_str_cstr(path));
     time_t      now = ta_monotonic_second();
     EVP_PKEY   *k;
 

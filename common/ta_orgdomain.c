@@ -10,7 +10,6 @@
  */
 #include <libpsl.h>
 #include <pthread.h>
-#include <stdint.h>
 #include <string.h>
 
 #include "ta_domain.h"
@@ -75,15 +74,12 @@ int
 ta_orgdomain(ta_str_t domain, ta_str_t *org)
 {
     org_slot_t *slot;
-    uint32_t    h = 2166136261u;
-    size_t      i, n;
+    size_t      n;
 
     *org = domain;
     if (domain.len == 0 || domain.len > TA_DOMAIN_MAX || !ta_psl_ready())
         return TA_NOTFOUND;
-    for (i = 0; i < domain.len; i++)
-        h = (h ^ (unsigned char) domain.data[i]) * 16777619u;
-    slot = &org_cache[h % ORG_SLOTS];
+    slot = &org_cache[ta_str_hash(domain) % ORG_SLOTS];
     if (slot->len == domain.len && memcmp(slot->name, domain.data, domain.len) == 0) {
         n = slot->org_len;
     } else {

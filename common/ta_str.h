@@ -11,6 +11,7 @@
 #define TA_STR_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
 typedef struct {
@@ -66,6 +67,18 @@ static inline int
 ta_str_eq(ta_str_t a, ta_str_t b)
 {
     return a.len == b.len && (a.len == 0 || memcmp(a.data, b.data, a.len) == 0);
+}
+
+/* ta_str_hash - FNV-1a of the bytes, for small in-process caches */
+static inline uint32_t
+ta_str_hash(ta_str_t s)
+{
+    uint32_t h = 2166136261u;
+    size_t   i;
+
+    for (i = 0; i < s.len; i++)
+        h = (h ^ (unsigned char) s.data[i]) * 16777619u;
+    return h;
 }
 
 #endif
