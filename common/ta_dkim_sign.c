@@ -70,8 +70,10 @@ ta_dkim_new(const ta_dkim_opts_t *opts)
         return NULL;
     memset(d, 0, offsetof(ta_dkim_t, body));
     d->opts = *opts;
+    if (d->opts.sha256 == NULL)
+        d->opts.sha256 = EVP_sha256();
     d->t = opts->timestamp ? opts->timestamp : (long long) time(NULL);
-    if (ta_body_canon_init(&d->body, opts->body_canon, opts->eol, opts->sha256) != TA_OK) {
+    if (ta_body_canon_init(&d->body, opts->body_canon, opts->eol, d->opts.sha256) != TA_OK) {
         free(d);
         return NULL;
     }
@@ -331,7 +333,7 @@ sign_one(const ta_dkim_t *d, const signer_t *s, const char *canon_field, size_t 
              && EVP_DigestSignFinal(ctx, sig, &siglen) == 1;
     } else {
         /* RFC 8463: Ed25519 (pure) over the SHA-256 of the header data */
-        ok = EVP_DigestInit_ex(ctx, d->opts.sha256 ? d->opts.sha256 : EVP_sha256(), NULL) == 1
+        ok = EVP_DigestInit_ex(ctx, d->opts.sha256, NULL) == 1
              && EVP_DigestUpdate(ctx, d->hdata, d->hlen) == 1
              && EVP_DigestUpdate(ctx, canon_field, cflen) == 1
              && EVP_DigestFinal_ex(ctx, hash, &hlen) == 1
