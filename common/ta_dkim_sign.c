@@ -28,6 +28,7 @@
 
 #include "ta_dkim.h"
 #include "ta_ed25519.h"
+#include "ta_keys.h"
 
 #define FOLD_WIDTH 59
 
@@ -45,6 +46,7 @@ typedef struct {
     char           selector[64];
     ta_dkim_alg_t  alg;
     EVP_PKEY      *key;
+    unsigned char  secret[TA_ED25519_SECRET_LEN];   /* Ed25519, for libsodium */
 } signer_t;
 
 struct ta_dkim {
@@ -131,7 +133,7 @@ ta_dkim_add_signer(ta_dkim_t *d, ta_str_t domain, ta_str_t selector, ta_dkim_alg
         }
         if (bits < 2048)
             snprintf(err, errlen, "warning: RSA key for s=%s has %d bits; use 2048 or more", s->selector, bits);
-    } else if (id != EVP_PKEY_ED25519) {
+    } else if (id != EVP_PKEY_ED25519 || !ta_key_ed25519_secret(key, s->secret)) {
         snprintf(err, errlen, "key for s=%s is not an Ed25519 key", s->selector);
         return TA_EINPUT;
     }
@@ -145,22 +147,32 @@ ta_dkim_add_signer(ta_dkim_t *d, ta_str_t domain, ta_str_t selector, ta_dkim_alg
     return TA_OK;
 }
 
+/* reserve - room for n more bytes and a NUL in a heap buffer */
+static int
+reserve(char **buf, size_t len, size_t *cap, size_t n)
+{
+    char  *nb;
+    size_t c;
+
+    if (len + n + 1 <= *cap)
+        return TA_OK;
+    c = *cap ? *cap : 1024;
+    while (c < len + n + 1)
+        c *= 2;
+    nb = realloc(*buf, c);
+    if (nb == NULL)
+        return TA_ESYSTEM;
+    *buf = nb;
+    *cap = c;
+    return TA_OK;
+}
+
 /* append - grow-and-copy into a heap buffer */
 static int
 append(char **buf, size_t *len, size_t *cap, const char *p, size_t n)
 {
-    char *nb;
-
-    if (*len + n + 1 > *cap) {
-        size_t c = *cap ? *cap : 1024;
-        while (c < *len + n + 1)
-            c *= 2;
-        nb = realloc(*buf, c);
-        if (nb == NULL)
-            return TA_ESYSTEM;
-        *buf = nb;
-        *cap = c;
-    }
+    if (reserve(buf, *len, cap, n) != TA_OK)
+        return TA_ESYSTEM;
     memcpy(*buf + *len, p, n);
     *len += n;
     (*buf)[*len] = '\0';
@@ -173,9 +185,7 @@ ta_dkim_headers(ta_dkim_t *d, const ta_headers_t *h)
 {
     const char *const *names = d->opts.headers;
     size_t             nnames = d->opts.nheaders, i, j, k, present, used, reps;
-    size_t             hcap = 0, lcap = 0, n;
-    char              *canon = NULL;
-    size_t             canon_cap = 0;
+    size_t             hcap = 0, lcap = 0;
     int                rc = TA_OK;
 
     if (names == NULL) {
@@ -208,20 +218,14 @@ ta_dkim_headers(ta_dkim_t *d, const ta_headers_t *h)
                 continue;                       /* signs "nothing": none may be added */
             /* instances are taken from the bottom up */
             const ta_header_field_t *f = ta_headers_find(h, name, present - 1 - used);
-            if (canon_cap < 2 * f->raw.len + 2) {
-                free(canon);
-                canon_cap = 2 * f->raw.len + 2;
-                canon = malloc(canon_cap);
-                if (canon == NULL) {
-                    rc = TA_ESYSTEM;
-                    break;
-                }
+            /* canonicalised in place: the form is never longer than 2 * raw + 2 */
+            rc = reserve(&d->hdata, d->hlen, &hcap, 2 * f->raw.len + 2);
+            if (rc == TA_OK) {
+                d->hlen += ta_header_canon(d->opts.header_canon, d->opts.eol, f->raw, d->hdata + d->hlen);
+                d->hdata[d->hlen] = '\0';
             }
-            n = ta_header_canon(d->opts.header_canon, d->opts.eol, f->raw, canon);
-            rc = append(&d->hdata, &d->hlen, &hcap, canon, n);
         }
     }
-    free(canon);
     if (rc == TA_OK && d->hlist_len == 0)
         rc = TA_EINPUT;
     d->headers_done = rc == TA_OK;
@@ -236,77 +240,165 @@ ta_dkim_body(ta_dkim_t *d, const char *chunk, size_t len)
     return TA_OK;
 }
 
-/* The folded field being written. */
+/*
+ * The DKIM-Signature field being written: folded, and for relaxed header
+ * canonicalisation its canonical form beside it (unfolded, the name in
+ * lower case, no space after the colon), so that the field is not
+ * canonicalised again once built. Both halves of one buffer sized for
+ * the longest field; a write past it sets oom.
+ */
 typedef struct {
-    char   *p;
-    size_t  len, cap, col;
+    char   *p;          /* the folded field */
+    size_t  len, col;
+    char   *c;          /* its relaxed canonical form, or NULL */
+    size_t  clen;
+    size_t  cap;        /* of each half */
+    int     first;      /* the value's first token: no space in c */
     int     oom;
 } field_t;
 
+/* field_raw - bytes of the folded field alone (folds, the b= value) */
 static void
-field_put(field_t *f, const char *s, size_t n)
+field_raw(field_t *f, const char *s, size_t n)
 {
-    if (append(&f->p, &f->len, &f->cap, s, n) != TA_OK)
+    if (n > f->cap - f->len) {
         f->oom = 1;
+        return;
+    }
+    memcpy(f->p + f->len, s, n);
+    f->len += n;
     f->col += n;
 }
 
-/* field_tag - " tag=value;" as one token ("d=" "example.com" ";"), folded first when it would pass the width */
+/* field_put - bytes of the field and of its canonical form */
 static void
-field_tag(field_t *f, const char *tag, const char *v, size_t vlen, const char *end)
+field_put(field_t *f, const char *s, size_t n)
 {
-    size_t tl = strlen(tag), el = strlen(end);
+    field_raw(f, s, n);
+    if (f->c == NULL || f->oom)
+        return;
+    memcpy(f->c + f->clen, s, n);       /* clen <= len: it fits */
+    f->clen += n;
+}
 
+/* field_tag - " tag=value;" as one token ("d=" "example.com" ";"), folded
+ * first when it would pass the width */
+static void
+field_tag(field_t *f, const char *tag, size_t tl, const char *v, size_t vlen,
+    const char *end, size_t el)
+{
     if (f->col + 1 + tl + vlen + el > FOLD_WIDTH) {
-        field_put(f, "\r\n", 2);
+        field_raw(f, "\r\n", 2);
         f->col = 0;
     }
-    field_put(f, " ", 1);
+    if (f->first) {
+        field_raw(f, " ", 1);
+        f->first = 0;
+    } else {
+        field_put(f, " ", 1);
+    }
     field_put(f, tag, tl);
     field_put(f, v, vlen);
     field_put(f, end, el);
+}
+
+#define field_tag_s(f, tag, v, vlen, end) \
+    field_tag(f, tag, sizeof(tag) - 1, v, vlen, end, sizeof(end) - 1)
+
+/* field_num - " tag=N;" */
+static void
+field_num(field_t *f, const char *tag, size_t tl, long long v)
+{
+    char               num[24], *p = num + sizeof(num);
+    unsigned long long u = v < 0 ? 0 - (unsigned long long) v : (unsigned long long) v;
+
+    do {
+        *--p = (char) ('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+    if (v < 0)
+        *--p = '-';
+    field_tag(f, tag, tl, p, (size_t) (num + sizeof(num) - p), ";", 1);
+}
+
+/* canon_plain - text whose relaxed form is itself: printable ASCII and
+ * single spaces (domains and selectors are checked when added) */
+static int
+canon_plain(const char *s, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char) s[i];
+        if (ch > 0x7e || ch < 0x20 || (ch == ' ' && i + 1 < n && s[i + 1] == ' '))
+            return 0;
+    }
+    return 1;
+}
+
+/* field_size - room for the longest field: every tag at its longest, the
+ * h= names and i= with a fold before each, b= for an 8192-bit key */
+static size_t
+field_size(const ta_dkim_t *d)
+{
+    size_t ilen = d->opts.identity ? strlen(d->opts.identity) : 0;
+
+    return 4096 + 2 * ilen + 3 * d->hlist_len;
 }
 
 /* build_field - the DKIM-Signature field up to and including "b=" */
 static void
 build_field(const ta_dkim_t *d, const signer_t *s, const char *bh, field_t *f)
 {
-    char        num[32];
-    const char *p, *end, *v;
-    int         n;
+    static const char *const canon[2][2] = {
+        { "simple/simple", "simple/relaxed" }, { "relaxed/simple", "relaxed/relaxed" }
+    };
+    const char *p, *end, *sep, *v;
 
-    field_put(f, "DKIM-Signature:", 15);
-    field_tag(f, "v=", "1", 1, ";");
-    v = s->alg == TA_ALG_RSA_SHA256 ? "rsa-sha256" : "ed25519-sha256";
-    field_tag(f, "a=", v, strlen(v), ";");
-    v = d->opts.header_canon == TA_CANON_SIMPLE ? "simple/" : "relaxed/";
-    p = d->opts.body_canon == TA_CANON_SIMPLE ? "simple" : "relaxed";
-    n = snprintf(num, sizeof(num), "%s%s", v, p);
-    field_tag(f, "c=", num, (size_t) n, ";");
-    field_tag(f, "d=", s->domain, strlen(s->domain), ";");
-    if (d->opts.identity)
-        field_tag(f, "i=", d->opts.identity, strlen(d->opts.identity), ";");
-    field_tag(f, "q=", "dns/txt", 7, ";");
-    field_tag(f, "s=", s->selector, strlen(s->selector), ";");
-    n = snprintf(num, sizeof(num), "%lld", d->t);
-    field_tag(f, "t=", num, (size_t) n, ";");
-    if (d->opts.expire > 0) {
-        n = snprintf(num, sizeof(num), "%lld", d->t + d->opts.expire);
-        field_tag(f, "x=", num, (size_t) n, ";");
+    f->len = 0;
+    f->col = 0;
+    f->clen = 0;
+    f->first = 1;
+    field_raw(f, "DKIM-Signature:", 15);
+    if (f->c != NULL) {
+        memcpy(f->c, "dkim-signature:", 15);
+        f->clen = 15;
     }
+    field_tag_s(f, "v=", "1", 1, ";");
+    if (s->alg == TA_ALG_RSA_SHA256)
+        field_tag_s(f, "a=", "rsa-sha256", 10, ";");
+    else
+        field_tag_s(f, "a=", "ed25519-sha256", 14, ";");
+    v = canon[d->opts.header_canon != TA_CANON_SIMPLE][d->opts.body_canon != TA_CANON_SIMPLE];
+    field_tag_s(f, "c=", v, strlen(v), ";");
+    field_tag_s(f, "d=", s->domain, strlen(s->domain), ";");
+    if (d->opts.identity)
+        field_tag_s(f, "i=", d->opts.identity, strlen(d->opts.identity), ";");
+    field_tag_s(f, "q=", "dns/txt", 7, ";");
+    field_tag_s(f, "s=", s->selector, strlen(s->selector), ";");
+    field_num(f, "t=", 2, d->t);
+    if (d->opts.expire > 0)
+        field_num(f, "x=", 2, d->t + d->opts.expire);
     /* h=: each name with the " :" after it as one token, so that a line
      * never starts with a colon */
     p = d->hlist;
     end = d->hlist + d->hlist_len;
     while (p < end) {
-        const char *sep = strstr(p, " : ");     /* hlist ends in NUL */
-        const char *ne = sep ? sep : end;
+        size_t tl = p == d->hlist ? 2 : 0;
 
-        field_tag(f, p == d->hlist ? "h=" : "", p, (size_t) (ne - p), sep ? " :" : ";");
+        for (sep = p; (sep = memchr(sep, ' ', (size_t) (end - sep))) != NULL; sep++) {
+            if (end - sep >= 3 && sep[1] == ':' && sep[2] == ' ')
+                break;
+        }
+        if (sep != NULL)
+            field_tag(f, "h=", tl, p, (size_t) (sep - p), " :", 2);
+        else
+            field_tag(f, "h=", tl, p, (size_t) (end - p), ";", 1);
         p = sep ? sep + 3 : end;
     }
-    field_tag(f, "bh=", bh, strlen(bh), ";");
-    field_put(f, "\r\n b=", 5);
+    field_tag_s(f, "bh=", bh, strlen(bh), ";");
+    field_raw(f, "\r\n", 2);
+    field_put(f, " b=", 3);
     f->col = 3;
 }
 
@@ -337,7 +429,7 @@ sign_one(const ta_dkim_t *d, const signer_t *s, const char *canon_field, size_t 
              && EVP_DigestUpdate(ctx, d->hdata, d->hlen) == 1
              && EVP_DigestUpdate(ctx, canon_field, cflen) == 1
              && EVP_DigestFinal_ex(ctx, hash, &hlen) == 1
-             && ta_ed25519_sign(s->key, hash, sizeof(hash), sig);
+             && ta_ed25519_sign_secret(s->secret, hash, sizeof(hash), sig);
         siglen = 64;
     }
     EVP_MD_CTX_free(ctx);
@@ -379,10 +471,10 @@ int
 ta_dkim_finish(ta_dkim_t *d, char *out, size_t outsize, size_t *outlen, char *err, size_t errlen)
 {
     unsigned char bh[32];
-    char          bh64[48], b64[1400], *canon;
+    char          bh64[48], b64[1400], *buf, *canon;
     size_t        i, cflen, o, n;
     field_t       f;
-    int           rc = TA_OK;
+    int           rc = TA_OK, plain;
 
     *outlen = 0;
     if (outsize)
@@ -391,44 +483,61 @@ ta_dkim_finish(ta_dkim_t *d, char *out, size_t outsize, size_t *outlen, char *er
         snprintf(err, errlen, "nothing to sign (no headers or no key)");
         return TA_EINPUT;
     }
+    memset(&f, 0, sizeof(f));
+    f.cap = field_size(d);
+    buf = malloc(2 * f.cap);
+    if (buf == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return TA_ESYSTEM;
+    }
+    f.p = buf;
+    /* the canonical form is written beside the field unless some text in
+     * it would change under relaxed canonicalisation */
+    plain = d->opts.header_canon != TA_CANON_SIMPLE && canon_plain(d->hlist, d->hlist_len)
+            && (d->opts.identity == NULL || canon_plain(d->opts.identity, strlen(d->opts.identity)));
     ta_body_canon_final(&d->body, bh);
     EVP_EncodeBlock((unsigned char *) bh64, bh, 32);
     for (i = 0; i < d->nsigners && rc == TA_OK; i++) {
-        memset(&f, 0, sizeof(f));
+        f.c = plain ? buf + f.cap : NULL;
+        f.oom = 0;
         build_field(d, &d->signers[i], bh64, &f);
-        canon = f.oom ? NULL : malloc(2 * f.len + 2);
-        if (canon == NULL) {
-            free(f.p);
-            snprintf(err, errlen, "out of memory");
-            return TA_ESYSTEM;
+        if (f.oom) {
+            snprintf(err, errlen, "signature field too long");
+            rc = TA_ESYSTEM;
+            break;
         }
-        /* the field as hashed: canonicalised, without its final CRLF */
-        cflen = ta_header_canon(d->opts.header_canon, TA_EOL_CRLF, ta_str(f.p, f.len), canon);
-        cflen -= 2;
-        if (d->opts.header_canon == TA_CANON_SIMPLE)
+        /* the field as hashed: canonicalised, b= empty, no final CRLF */
+        if (d->opts.header_canon == TA_CANON_SIMPLE) {
+            canon = f.p;
             cflen = f.len;
+        } else if (plain) {
+            canon = f.c;
+            cflen = f.clen;
+        } else {
+            canon = buf + f.cap;
+            cflen = ta_header_canon(d->opts.header_canon, TA_EOL_CRLF, ta_str(f.p, f.len), canon) - 2;
+        }
         rc = sign_one(d, &d->signers[i], canon, cflen, b64, sizeof(b64), err, errlen);
-        free(canon);
-        if (rc == TA_OK) {
-            /* b= folded at the same width */
-            n = strlen(b64);
-            for (o = 0; o < n && !f.oom; ) {
-                size_t room = FOLD_WIDTH - f.col, take = n - o < room ? n - o : room;
-                field_put(&f, b64 + o, take);
-                o += take;
-                if (o < n) {
-                    field_put(&f, "\r\n ", 3);
-                    f.col = 1;
-                }
-            }
-            field_put(&f, "\r\n", 2);
-            if (f.oom || put_out(d, out, outsize, outlen, f.p, f.len) != TA_OK) {
-                snprintf(err, errlen, "signature does not fit the output buffer");
-                rc = TA_ESYSTEM;
+        if (rc != TA_OK)
+            break;
+        /* b= folded at the same width */
+        n = strlen(b64);
+        for (o = 0; o < n; ) {
+            size_t room = FOLD_WIDTH - f.col, take = n - o < room ? n - o : room;
+            field_raw(&f, b64 + o, take);
+            o += take;
+            if (o < n) {
+                field_raw(&f, "\r\n ", 3);
+                f.col = 1;
             }
         }
-        free(f.p);
+        field_raw(&f, "\r\n", 2);
+        if (f.oom || put_out(d, out, outsize, outlen, f.p, f.len) != TA_OK) {
+            snprintf(err, errlen, "signature does not fit the output buffer");
+            rc = TA_ESYSTEM;
+        }
     }
+    free(buf);
     return rc;
 }
 
@@ -440,8 +549,11 @@ ta_dkim_free(ta_dkim_t *d)
 
     if (d == NULL)
         return;
-    for (i = 0; i < d->nsigners; i++)
+    for (i = 0; i < d->nsigners; i++) {
         EVP_PKEY_free(d->signers[i].key);
+        if (d->signers[i].alg == TA_ALG_ED25519_SHA256)
+            ta_ed25519_wipe(d->signers[i].secret);
+    }
     ta_body_canon_free(&d->body);
     free(d->hdata);
     free(d->hlist);

@@ -24,23 +24,54 @@ start_sodium(void)
     sodium_ready = sodium_init() >= 0;
 }
 
+/* start - libsodium initialised once per process */
+static int
+start(void)
+{
+    return pthread_once(&sodium_once, start_sodium) == 0 && sodium_ready;
+}
+
+/* ta_ed25519_secret - the key's seed and public key, libsodium's layout */
+int
+ta_ed25519_secret(EVP_PKEY *key, unsigned char sk[TA_ED25519_SECRET_LEN])
+{
+    size_t seedlen = crypto_sign_ed25519_SEEDBYTES;
+    size_t publen = crypto_sign_ed25519_PUBLICKEYBYTES;
+
+    if (EVP_PKEY_get_base_id(key) != EVP_PKEY_ED25519
+        || EVP_PKEY_get_raw_private_key(key, sk, &seedlen) != 1
+        || seedlen != crypto_sign_ed25519_SEEDBYTES
+        || EVP_PKEY_get_raw_public_key(key, sk + seedlen, &publen) != 1
+        || publen != crypto_sign_ed25519_PUBLICKEYBYTES) {
+        sodium_memzero(sk, TA_ED25519_SECRET_LEN);
+        return 0;
+    }
+    return 1;
+}
+
+/* ta_ed25519_sign_secret - msg signed with a secret from ta_ed25519_secret */
+int
+ta_ed25519_sign_secret(const unsigned char sk[TA_ED25519_SECRET_LEN], const unsigned char *msg,
+    size_t len, unsigned char sig[64])
+{
+    return start() && crypto_sign_ed25519_detached(sig, NULL, msg, len, sk) == 0;
+}
+
 /* ta_ed25519_sign - msg signed with key, libsodium doing the arithmetic */
 int
 ta_ed25519_sign(EVP_PKEY *key, const unsigned char *msg, size_t len, unsigned char sig[64])
 {
-    unsigned char sk[crypto_sign_ed25519_SECRETKEYBYTES];
-    size_t        seedlen = crypto_sign_ed25519_SEEDBYTES;
-    size_t        publen = crypto_sign_ed25519_PUBLICKEYBYTES;
+    unsigned char sk[TA_ED25519_SECRET_LEN];
     int           ok;
 
-    if (pthread_once(&sodium_once, start_sodium) != 0 || !sodium_ready
-        || EVP_PKEY_get_base_id(key) != EVP_PKEY_ED25519)
-        return 0;
-    ok = EVP_PKEY_get_raw_private_key(key, sk, &seedlen) == 1
-         && seedlen == crypto_sign_ed25519_SEEDBYTES
-         && EVP_PKEY_get_raw_public_key(key, sk + seedlen, &publen) == 1
-         && publen == crypto_sign_ed25519_PUBLICKEYBYTES
-         && crypto_sign_ed25519_detached(sig, NULL, msg, len, sk) == 0;
+    ok = ta_ed25519_secret(key, sk) && ta_ed25519_sign_secret(sk, msg, len, sig);
     sodium_memzero(sk, sizeof(sk));
     return ok;
+}
+
+/* ta_ed25519_wipe - forget a secret */
+void
+ta_ed25519_wipe(unsigned char sk[TA_ED25519_SECRET_LEN])
+{
+    sodium_memzero(sk, TA_ED25519_SECRET_LEN);
 }

@@ -11,11 +11,16 @@
  *	with SP or HTAB) of the current field, or a new field "name:value".
  *	Anything else is recorded as an anomaly and parsing goes on, so that
  *	the policy can name the first problem. Work is O(len) and at most cap
- *	fields are stored.
+ *	fields are stored. Runs of printable ASCII are skipped sixteen bytes
+ *	at a time (SSE2).
  * STANDARDS
  *	RFC 5322 2.2 (header fields, folding), 3.6.8 (field names: printable
  *	US-ASCII except colon), RFC 6532 (UTF-8 in values).
  */
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #include "ta_header.h"
 
 /* flag - record an anomaly, remembering the earliest offset of one */
@@ -37,9 +42,24 @@ static size_t
 line_end(ta_headers_t *h, const char *buf, size_t len, size_t p, ta_eol_t eol,
     size_t *next)
 {
-    size_t i;
+    size_t i = p;
 
-    for (i = p; i < len; i++) {
+#ifdef __SSE2__
+    /* sixteen bytes at a time while all are printable ASCII: nothing in
+     * them ends the line or is flagged */
+    const __m128i space = _mm_set1_epi8(0x20), del = _mm_set1_epi8(0x7f);
+
+    while (len - i >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *) (buf + i));
+        /* a signed compare: bytes from 0x80 count as below 0x20 too */
+        __m128i odd = _mm_or_si128(_mm_cmplt_epi8(v, space), _mm_cmpeq_epi8(v, del));
+
+        if (_mm_movemask_epi8(odd) != 0)
+            break;
+        i += 16;
+    }
+#endif
+    for (; i < len; i++) {
         unsigned char c = (unsigned char) buf[i];
 
         if (c == '\n') {

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "ta_clock.h"
+#include "ta_ed25519.h"
 #include "ta_keys.h"
 
 #define MAX_KEY_FILE 65536
@@ -39,6 +40,8 @@ typedef struct {
     struct timespec mtime;
     ta_dkim_alg_t  alg;
     EVP_PKEY      *key;
+    int            has_secret;      /* Ed25519: the key's bytes for libsodium */
+    unsigned char  secret[TA_ED25519_SECRET_LEN];
 } entry_t;
 
 static entry_t         cache[TA_KEY_CACHE_SIZE];
@@ -240,6 +243,9 @@ ta_key_get(const char *path, ta_dkim_alg_t alg, EVP_PKEY **out, char *err, size_
         e = &cache[next_slot++ % TA_KEY_CACHE_SIZE];
     free(e->path);
     EVP_PKEY_free(e->key);
+    ta_ed25519_wipe(e->secret);
+    /* copied out of OpenSSL once here rather than at every signature */
+    e->has_secret = alg == TA_ALG_ED25519_SHA256 && ta_ed25519_secret(k, e->secret);
     e->path = strdup(path);
     if (e->path == NULL) {
         EVP_PKEY_free(k);
@@ -261,6 +267,27 @@ ta_key_get(const char *path, ta_dkim_alg_t alg, EVP_PKEY **out, char *err, size_
     return rc;
 }
 
+/* ta_key_ed25519_secret - the secret of a key the caller holds a
+ * reference to: while it does, an entry holding the same pointer holds
+ * that very key */
+int
+ta_key_ed25519_secret(EVP_PKEY *key, unsigned char sk[TA_ED25519_SECRET_LEN])
+{
+    size_t i, n;
+
+    pthread_mutex_lock(&lock);
+    n = next_slot < TA_KEY_CACHE_SIZE ? next_slot : TA_KEY_CACHE_SIZE;
+    for (i = 0; i < n; i++) {
+        if (cache[i].key == key && cache[i].has_secret) {
+            memcpy(sk, cache[i].secret, TA_ED25519_SECRET_LEN);
+            pthread_mutex_unlock(&lock);
+            return 1;
+        }
+    }
+    pthread_mutex_unlock(&lock);
+    return ta_ed25519_secret(key, sk);      /* not a cached key */
+}
+
 /* ta_keys_flush - forget every cached key */
 void
 ta_keys_flush(void)
@@ -271,6 +298,8 @@ ta_keys_flush(void)
     for (i = 0; i < TA_KEY_CACHE_SIZE; i++) {
         free(cache[i].path);
         EVP_PKEY_free(cache[i].key);
+        ta_ed25519_wipe(cache[i].secret);
+        cache[i].has_secret = 0;
         cache[i].path = NULL;
         cache[i].key = NULL;
     }

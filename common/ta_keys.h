@@ -8,7 +8,9 @@
  *	                char *err, size_t errlen);
  *	int  ta_key_parse(const char *data, size_t len, ta_dkim_alg_t alg,
  *	                  EVP_PKEY **out, char *err, size_t errlen);
- *	void ta_keys_flush(void);
+ *	int  ta_key_ed25519_secret(EVP_PKEY *key, unsigned char sk[64]);
+ *	int  ta_key_ed25519_secret(EVP_PKEY *key, unsigned char sk[64]);
+void ta_keys_flush(void);
  * DESCRIPTION
  *	ta_key_get() returns the key in path, parsed on first use and kept
  *	(parsing a PEM key costs more than an RSA signature). The file is
@@ -22,6 +24,12 @@
  *	Accepted formats: PEM RSA (PKCS#1 or PKCS#8), PEM Ed25519 (PKCS#8),
  *	and the base64 32-byte Ed25519 private key of RFC 8463 A.1.
  *	Error texts name the file and the problem, never key material.
+ *
+ *	ta_key_ed25519_secret() writes the Ed25519 secret libsodium signs
+ *	with (ta_ed25519.h) for a key the caller holds a reference to: from
+ *	the cache, where it was copied out of OpenSSL when the key was
+ *	loaded, or else from OpenSSL. Returns 0 if key is not Ed25519. The
+ *	cache wipes its copies when it drops a key.
  */
 #ifndef TA_KEYS_H
 #define TA_KEYS_H
@@ -33,6 +41,7 @@
 int  ta_key_get(const char *path, ta_dkim_alg_t alg, EVP_PKEY **out, char *err, size_t errlen);
 int  ta_key_parse(const char *data, size_t len, ta_dkim_alg_t alg, EVP_PKEY **out,
     char *err, size_t errlen);
+int  ta_key_ed25519_secret(EVP_PKEY *key, unsigned char sk[64]);
 void ta_keys_flush(void);
 
 #define TA_KEY_CACHE_SIZE  256      /* parsed keys a process keeps */

@@ -180,7 +180,10 @@ ta_log_format(const ta_verdict_t *v, ta_str_t tenant, ta_str_t login, char *buf,
     put_domain(&o, v->from_domain[0] ? v->from_domain : "-");
     put(&o, " envelope=");
     put_domain(&o, v->envelope_domain[0] ? v->envelope_domain : "-");
-    put(&o, " verdict=%s%s", verdicts[v->action], v->monitor ? "(monitor)" : "");
+    put(&o, " verdict=");
+    put_clean(&o, verdicts[v->action], strlen(verdicts[v->action]));
+    if (v->monitor)
+        put(&o, "(monitor)");
     if (v->reason[0]) {
         put(&o, " reason=\"");
         for (i = 0; v->reason[i] && i < sizeof(v->reason); i++)
@@ -197,7 +200,8 @@ ta_log_format(const ta_verdict_t *v, ta_str_t tenant, ta_str_t login, char *buf,
             const ta_key_t *k = v->sign[i];
             ta_str_t d = k->domain.len ? k->domain : v->identity->domain;
 
-            put(&o, "%s", i ? "," : "");
+            if (i)
+                put(&o, ",");
             put_clean(&o, d.data, d.len);
             put(&o, ":");
             put_clean(&o, k->selector.data, k->selector.len);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -439,6 +440,209 @@ test_key_outlives_cache(void **state)
     EVP_PKEY_free(pk);
 }
 
+/*
+ * test_key_secret_follows_key - the Ed25519 secret the cache hands out is
+ * the one of the very key asked about: two cached keys, then the cache
+ * flushed while the caller still holds one; an RSA key has none
+ */
+static void
+write_key(char *path, EVP_PKEY *k)
+{
+    int   fd = mkstemp(path);
+    FILE *f;
+
+    assert_true(fd >= 0);
+    f = fdopen(fd, "w");
+    PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL);
+    fclose(f);
+    chmod(path, 0600);
+}
+
+static void
+test_key_secret_follows_key(void **state)
+{
+    char          pa[] = "/tmp/ta-test-keyXXXXXX", pb[] = "/tmp/ta-test-keyXXXXXX", err[300];
+    EVP_PKEY     *a = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519"), *b = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+    EVP_PKEY     *ka, *kb, *rsa = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t) 1024);
+    unsigned char want_a[64], want_b[64], got[64];
+
+    (void) state;
+    write_key(pa, a);
+    write_key(pb, b);
+    assert_int_equal(ta_ed25519_secret(a, want_a), 1);
+    assert_int_equal(ta_ed25519_secret(b, want_b), 1);
+    assert_memory_not_equal(want_a, want_b, 64);
+    assert_int_equal(ta_key_get(pa, TA_ALG_ED25519_SHA256, &ka, err, sizeof(err)), TA_OK);
+    assert_int_equal(ta_key_get(pb, TA_ALG_ED25519_SHA256, &kb, err, sizeof(err)), TA_OK);
+    assert_int_equal(ta_key_ed25519_secret(kb, got), 1);
+    assert_memory_equal(got, want_b, 64);
+    assert_int_equal(ta_key_ed25519_secret(ka, got), 1);
+    assert_memory_equal(got, want_a, 64);
+    ta_keys_flush();                    /* ka is still ours: OpenSSL answers */
+    assert_int_equal(ta_key_ed25519_secret(ka, got), 1);
+    assert_memory_equal(got, want_a, 64);
+    assert_int_equal(ta_key_ed25519_secret(rsa, got), 0);
+    unlink(pa);
+    unlink(pb);
+    EVP_PKEY_free(ka);
+    EVP_PKEY_free(kb);
+    EVP_PKEY_free(a);
+    EVP_PKEY_free(b);
+    EVP_PKEY_free(rsa);
+}
+
+/*
+ * test_signature_field_reference - the DKIM-Signature field's canonical
+ * form, written beside the field as it is built, checked the slow way:
+ * domains, selectors and identities of random lengths (so folds fall
+ * everywhere), explicit and default header lists, an identity that
+ * relaxed canonicalisation changes; each Ed25519 signature verified by
+ * OpenSSL over the reference canonicalisation of the selected fields and
+ * of the field itself with b= emptied
+ */
+static size_t
+ref_field_hdata(const char *msg, const char *hlist, char *out)
+{
+    static const char *const fields[] = {
+        "From: Ann <a@x.example>\r\n", "To: b@y.example\r\n", "Subject: one \t two\r\n  three\r\n",
+        "To:  c@y.example \r\n"
+    };
+    char   name[64];
+    size_t n = 0, used[4] = { 0 }, i, k;
+
+    (void) msg;
+    while (*hlist) {
+        while (*hlist == ' ' || *hlist == ':')
+            hlist++;
+        for (k = 0; hlist[k] && hlist[k] != ' ' && hlist[k] != ':' && hlist[k] != ';' && k < 63; k++)
+            name[k] = hlist[k];
+        name[k] = '\0';
+        hlist += k;
+        if (*hlist == ';' || k == 0)
+            hlist += *hlist != '\0';
+        if (k == 0)
+            continue;
+        /* the bottom-most instance not used yet */
+        for (i = 4; i-- > 0; ) {
+            if (strncasecmp(fields[i], name, k) == 0 && fields[i][k] == ':' && !used[i]) {
+                used[i] = 1;
+                n += ref_relaxed_header(fields[i], strlen(fields[i]) - 2, out + n);
+                break;
+            }
+        }
+        if (hlist[-1] == ';')
+            break;
+    }
+    return n;
+}
+
+static void
+test_signature_field_reference(void **state)
+{
+    static const char msg[] = "From: Ann <a@x.example>\r\nTo: b@y.example\r\nSubject: one \t two\r\n  three\r\n"
+                              "To:  c@y.example \r\n\r\nbody\r\n";
+    static const char *const lists[][4] = {
+        { "from", "to", "subject", NULL }, { "From", "TO", "to", "to" }, { "subject", "date", "from", NULL }
+    };
+    static const char *const ids[] = { NULL, "@d", "x.y@d", "a  b@d", "t\tb@d" };
+    static const char        lc[] = "abcdefghijklmnopqrstuvwxyz0123456789-";
+    static ta_header_field_t f[16];
+    unsigned char            seed[32], sig[80], hash[32];
+    char                     dom[256], sel[64], id[300], out[8192], hdata[2048], canon[4096], flat[4096], b64[200];
+    size_t                   olen, hn, cn, bn, i, n, nl;
+    unsigned                 x = 3141592653u;
+    int                      k, j;
+    ta_headers_t             h;
+
+    (void) state;
+    for (i = 0; i < sizeof(seed); i++)
+        seed[i] = (unsigned char) (i * 7 + 1);
+    EVP_PKEY *key = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed, sizeof(seed));
+    assert_non_null(key);
+    ta_headers_parse(&h, msg, sizeof(msg) - 1, TA_EOL_CRLF, f, 16);
+    for (k = 0; k < 600; k++) {
+        ta_dkim_opts_t o;
+        ta_dkim_t     *d;
+        char           err[200];
+        const char    *b, *e;
+        EVP_MD_CTX    *vc;
+
+        x ^= x << 13; x ^= x >> 17; x ^= x << 5;
+        n = 1 + x % 200;
+        for (i = 0; i < n; i++) {
+            x ^= x << 13; x ^= x >> 17; x ^= x << 5;
+            dom[i] = (i % 9 == 8 && i + 1 < n) ? '.' : lc[x % 36];
+        }
+        dom[n] = '\0';
+        n = 1 + (x >> 9) % 60;
+        for (i = 0; i < n; i++)
+            sel[i] = lc[(x >> (i % 20)) % 26];
+        sel[n] = '\0';
+        memset(&o, 0, sizeof(o));
+        o.timestamp = 1000000000 + (long long) (x % 900000000);
+        o.expire = (x & 8) ? 604800 : 0;
+        o.body_canon = (x & 16) ? TA_CANON_SIMPLE : TA_CANON_RELAXED;
+        if (ids[k % 5] != NULL) {
+            snprintf(id, sizeof(id), "%s%.*s", ids[k % 5], (int) (x % 60), dom);
+            o.identity = id;
+        }
+        if (k % 4 != 3) {
+            o.headers = lists[k % 4 % 3];
+            for (o.nheaders = 0; o.nheaders < 4 && lists[k % 4 % 3][o.nheaders]; o.nheaders++)
+                ;
+        }
+        d = ta_dkim_new(&o);
+        assert_non_null(d);
+        assert_int_equal(ta_dkim_add_signer(d, ta_str_cstr(dom), ta_str_cstr(sel), TA_ALG_ED25519_SHA256,
+                                            key, err, sizeof(err)), TA_OK);
+        assert_int_equal(ta_dkim_headers(d, &h), TA_OK);
+        ta_dkim_body(d, msg + h.body_offset, sizeof(msg) - 1 - h.body_offset);
+        assert_int_equal(ta_dkim_finish(d, out, sizeof(out), &olen, err, sizeof(err)), TA_OK);
+        ta_dkim_free(d);
+
+        /* lines within the fold width unless one token is longer; b= last */
+        for (b = out; b < out + olen; b = e + 2) {
+            e = strstr(b, "\r\n");
+            assert_non_null(e);
+            if (e - b > 60 && strlen(dom) <= 40 && strlen(sel) <= 40 && (o.identity == NULL || strlen(id) <= 40))
+                fail_msg("case %d: a line longer than the fold width:\n%.*s", k, (int) olen, out);
+        }
+        b = strstr(out, "\r\n b=");
+        assert_non_null(b);
+        b += 5;
+        for (bn = 0, e = b; e < out + olen; e++)
+            if (*e != '\r' && *e != '\n' && *e != ' ')
+                b64[bn++] = *e;
+        b64[bn] = '\0';
+        assert_int_equal(EVP_DecodeBlock(sig, (unsigned char *) b64, (int) bn), 66);
+
+        /* the field with b= empty, canonicalised the slow way, no CRLF */
+        cn = ref_relaxed_header(out, (size_t) (b - out), canon) - 2;
+        /* the h= value, unfolded */
+        for (i = 0, nl = 0; i < cn; i++)
+            flat[nl++] = canon[i];
+        flat[nl] = '\0';
+        b = strstr(flat, ";h=") ? strstr(flat, ";h=") + 3 : strstr(flat, "; h=") + 4;
+        hn = ref_field_hdata(msg, b, hdata);
+
+        vc = EVP_MD_CTX_new();
+        EVP_MD_CTX *hc = EVP_MD_CTX_new();
+        unsigned    hl = 32;
+        assert_int_equal(EVP_DigestInit_ex(hc, EVP_sha256(), NULL), 1);
+        EVP_DigestUpdate(hc, hdata, hn);
+        EVP_DigestUpdate(hc, canon, cn);
+        EVP_DigestFinal_ex(hc, hash, &hl);
+        assert_int_equal(EVP_DigestVerifyInit(vc, NULL, NULL, NULL, key), 1);
+        j = EVP_DigestVerify(vc, sig, 64, hash, 32);
+        if (j != 1)
+            fail_msg("case %d: signature over the reference canonical form does not verify:\n%.*s", k,
+                     (int) olen, out);
+        EVP_MD_CTX_free(vc);
+        EVP_MD_CTX_free(hc);
+    }
+    EVP_PKEY_free(key);
+}
+
 static void
 test_fix_eol(void **state)
 {
@@ -464,6 +668,8 @@ main(void)
         cmocka_unit_test(test_ed25519_matches_openssl),
         cmocka_unit_test(test_keys),
         cmocka_unit_test(test_key_outlives_cache),
+        cmocka_unit_test(test_key_secret_follows_key),
+        cmocka_unit_test(test_signature_field_reference),
         cmocka_unit_test(test_fix_eol),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include "ta_header.h"
+#include "../fuzz/ref_headers.h"
 
 static ta_header_field_t f[TA_HEADER_MAX_FIELDS];
 static ta_headers_t      h;
@@ -112,6 +113,60 @@ test_texts(void **state)
         assert_true(strlen(ta_header_anomaly_text(bit)) > 5);
 }
 
+/* same_parse - every field, flag and offset of two parses alike */
+static void
+same_parse(const ta_headers_t *a, const ta_headers_t *b)
+{
+    size_t i;
+
+    assert_int_equal(a->nfields, b->nfields);
+    assert_int_equal(a->flags, b->flags);
+    assert_int_equal(a->anomaly_offset, b->anomaly_offset);
+    assert_int_equal(a->body_offset, b->body_offset);
+    for (i = 0; i < a->nfields; i++) {
+        assert_ptr_equal(a->fields[i].raw.data, b->fields[i].raw.data);
+        assert_int_equal(a->fields[i].raw.len, b->fields[i].raw.len);
+        assert_int_equal(a->fields[i].name.len, b->fields[i].name.len);
+        assert_ptr_equal(a->fields[i].value.data, b->fields[i].value.data);
+        assert_int_equal(a->fields[i].value.len, b->fields[i].value.len);
+    }
+}
+
+/*
+ * test_reference - 20,000 random header sections (long printable runs,
+ * with CR, LF, NUL, DEL, 8-bit, tabs and colons among them, at every
+ * alignment) parsed alike by the parser and by the byte-at-a-time
+ * reference, in both line-ending modes
+ */
+static void
+test_reference(void **state)
+{
+    static const char        odd[] = "\r\n\r\n\r\n\t :\0\x7f\x80\xff\x1b";
+    static char              buf[1200];
+    static ta_header_field_t fa[32], fb[32];
+    ta_headers_t             a, b;
+    unsigned                 x = 88172645u;
+    size_t                   len, i;
+    int                      k, eol;
+
+    (void) state;
+    for (k = 0; k < 20000; k++) {
+        x ^= x << 13; x ^= x >> 17; x ^= x << 5;
+        len = x % sizeof(buf);
+        for (i = 0; i < len; i++) {
+            x ^= x << 13; x ^= x >> 17; x ^= x << 5;
+            /* mostly printable, so that sixteen-byte runs occur */
+            buf[i] = (x % 100 < (unsigned) (k % 7) * 2 + 1) ? odd[(x >> 8) % (sizeof(odd) - 1)]
+                                                           : (char) (0x20 + (x >> 8) % 95);
+        }
+        for (eol = 0; eol < 2; eol++) {
+            ta_headers_parse(&a, buf, len, (ta_eol_t) eol, fa, 32);
+            ref_headers_parse(&b, buf, len, (ta_eol_t) eol, fb, 32);
+            same_parse(&a, &b);
+        }
+    }
+}
+
 int
 main(void)
 {
@@ -122,6 +177,7 @@ main(void)
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_lf_mode),
         cmocka_unit_test(test_texts),
+        cmocka_unit_test(test_reference),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
