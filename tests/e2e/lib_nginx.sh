@@ -7,6 +7,7 @@
 #       (NGINX_ALT_UPSTREAM=PORT: clients with password "secret.alt" go to
 #       that upstream instead)
 #   nginx_start DIR / nginx_stop DIR / nginx_reload DIR
+#   NGINX_WORKERS=N: worker_processes (default 1; "auto" is Debian's)
 NGINX_SO=${NGINX_SO:-$BUILD/ngx_mail_tenantalign_module.so}
 
 nginx_setup() {
@@ -19,7 +20,7 @@ nginx_setup() {
 load_module /usr/lib/nginx/modules/ngx_mail_module.so;
 load_module $NGINX_SO;
 user Debian-exim Debian-exim;
-worker_processes 1;
+worker_processes ${NGINX_WORKERS:-1};
 error_log $dir/logs/error.log info;
 pid $dir/nginx.pid;
 events { worker_connections 256; }
