@@ -46,6 +46,17 @@ typedef struct {
 
 static entry_t         cache[TA_KEY_CACHE_SIZE];
 static size_t          next_slot;
+/* what lookups compare, packed: a lookup reads a few cache lines, not one
+ * per entry (the nginx worker looks a key up for every message) */
+static uint32_t        hashes[TA_KEY_CACHE_SIZE];
+static EVP_PKEY       *keys[TA_KEY_CACHE_SIZE];
+
+/* used - the entries ever filled: slots are taken in order */
+static size_t
+used(void)
+{
+    return next_slot < TA_KEY_CACHE_SIZE ? next_slot : TA_KEY_CACHE_SIZE;
+}
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* b64_seed - the RFC 8463 form: base64 of a 32-byte Ed25519 private key */
@@ -188,7 +199,7 @@ ta_key_get(const char *path, ta_dkim_alg_t alg, EVP_PKEY **out, char *err, size_
     struct stat st;
     entry_t    *e = NULL;
     char       *buf, why[160];
-    size_t      i, len = 0;
+    size_t      i, n, len = 0;
     int         rc;
     uint32_t    h = ta_str_hash(ta_str_cstr(path));
     time_t      now = ta_monotonic_second();
@@ -196,8 +207,8 @@ ta_key_get(const char *path, ta_dkim_alg_t alg, EVP_PKEY **out, char *err, size_
 
     *out = NULL;
     pthread_mutex_lock(&lock);
-    for (i = 0; i < TA_KEY_CACHE_SIZE; i++) {
-        if (cache[i].path != NULL && cache[i].path_hash == h && cache[i].alg == alg
+    for (i = 0, n = used(); i < n; i++) {
+        if (hashes[i] == h && cache[i].path != NULL && cache[i].alg == alg
             && strcmp(cache[i].path, path) == 0) {
             e = &cache[i];
             break;
@@ -247,14 +258,18 @@ ta_key_get(const char *path, ta_dkim_alg_t alg, EVP_PKEY **out, char *err, size_
     /* copied out of OpenSSL once here rather than at every signature */
     e->has_secret = alg == TA_ALG_ED25519_SHA256 && ta_ed25519_secret(k, e->secret);
     e->path = strdup(path);
+    keys[e - cache] = NULL;
     if (e->path == NULL) {
         EVP_PKEY_free(k);
         e->key = NULL;
+        ta_ed25519_wipe(e->secret);
+        e->has_secret = 0;
         snprintf(err, errlen, "out of memory");
         pthread_mutex_unlock(&lock);
         return TA_ESYSTEM;
     }
     e->path_hash = h;
+    hashes[e - cache] = h;
     e->checked = now;
     e->dev = st.st_dev;
     e->ino = st.st_ino;
@@ -262,6 +277,7 @@ ta_key_get(const char *path, ta_dkim_alg_t alg, EVP_PKEY **out, char *err, size_
     e->mtime = st.st_mtim;
     e->alg = alg;
     e->key = k;
+    keys[e - cache] = k;
     rc = hand_out(k, out, err, errlen);
     pthread_mutex_unlock(&lock);
     return rc;
@@ -276,9 +292,8 @@ ta_key_ed25519_secret(EVP_PKEY *key, unsigned char sk[TA_ED25519_SECRET_LEN])
     size_t i, n;
 
     pthread_mutex_lock(&lock);
-    n = next_slot < TA_KEY_CACHE_SIZE ? next_slot : TA_KEY_CACHE_SIZE;
-    for (i = 0; i < n; i++) {
-        if (cache[i].key == key && cache[i].has_secret) {
+    for (i = 0, n = used(); i < n; i++) {
+        if (keys[i] == key && cache[i].has_secret) {
             memcpy(sk, cache[i].secret, TA_ED25519_SECRET_LEN);
             pthread_mutex_unlock(&lock);
             return 1;
@@ -302,6 +317,7 @@ ta_keys_flush(void)
         cache[i].has_secret = 0;
         cache[i].path = NULL;
         cache[i].key = NULL;
+        keys[i] = NULL;
     }
     pthread_mutex_unlock(&lock);
 }

@@ -30,18 +30,22 @@ tenant brsa { login brsa; identity acme.example { mode domain; return_path bounc
     key s1 { algorithm rsa-sha256; file keys/acme.example.s1.pem; state active; } } }
 tenant bed { login bed; identity acme.example { mode domain; return_path bounces.acme.example;
     key e1 { algorithm ed25519-sha256; file keys/acme.example.e1.pem; state active; } } }
+tenant bnone { login bnone; identity acme.example { mode domain; return_path bounces.acme.example; } }
 SRC
 "$TA" compile --quiet "$W/bench.src" "$W/tenants.cdb" 2>/dev/null; chgrp Debian-exim "$W/tenants.cdb"
 # 2890: DATA upstream, signing on the loop; 2894: in the thread pool; 2895: in
 # the pool and BDAT upstream; 2896: the defaults (BDAT, as the sink offers
-# CHUNKING; Ed25519 on the loop); 2893: all in memory (the RSS figures)
+# CHUNKING; Ed25519 on the loop); 2893: all in memory (the RSS figures);
+# 2897: monitor mode, where tenant bnone (no key) passes unsigned: the
+# module's cost without a signature
 nginx_setup "$W/n" 2890 2899 "$W/tenants.cdb" enforce \
     "tenantalign_upstream_bdat off;
      server { listen 127.0.0.1:2892; protocol smtp; tenantalign off; }
      server { listen 127.0.0.1:2893; protocol smtp; tenantalign_buffer_size 8m; }
      server { listen 127.0.0.1:2894; protocol smtp; tenantalign_thread_pool tenantalign; }
      server { listen 127.0.0.1:2895; protocol smtp; tenantalign_thread_pool tenantalign; tenantalign_upstream_bdat on; }
-     server { listen 127.0.0.1:2896; protocol smtp; tenantalign_upstream_bdat auto; }"
+     server { listen 127.0.0.1:2896; protocol smtp; tenantalign_upstream_bdat auto; }
+     server { listen 127.0.0.1:2897; protocol smtp; tenantalign monitor; tenantalign_upstream_bdat auto; }"
 nginx_start "$W/n" || exit 1
 worker() { pgrep -P "$(cat "$W/n/nginx.pid")" | head -1; }
 # every worker's user + system ticks (NGINX_WORKERS=auto runs two here)
@@ -78,7 +82,7 @@ for size in ${SIZES:-2048 51200 5242880}; do
             read -r s_rate s_p50 s_p99 s_fail s_cpu s_all <<<"$(run 2892 brsa $conc $size)"
             echo "$size $conc stock $s_rate 1 $s_p50 $s_p99 $s_cpu $s_all - $s_fail" >>"$raw"
             # port_login
-            for spec in ${SPECS:-2890_bed 2896_bed 2890_brsa 2894_brsa 2895_brsa}; do
+            for spec in ${SPECS:-2897_bnone 2890_bed 2896_bed 2890_brsa 2894_brsa 2895_brsa}; do
                 set -- ${spec/_/ }
                 port=$1 login=$2
                 read -r rate p50 p99 fail cpu_us all_us <<<"$(run $port $login $conc $size)"
@@ -87,6 +91,7 @@ for size in ${SIZES:-2048 51200 5242880}; do
                 [ $port = 2894 ] && alg="$alg,pool,DATA"
                 [ $port = 2895 ] && alg="$alg,pool,BDAT"
                 [ $port = 2896 ] && alg="$alg,auto"
+                [ $login = bnone ] && alg="unsigned,auto"
                 extra=-
                 [ $login = brsa ] && extra=$(awk -v c="$cpu_us" -v s="$s_cpu" -v f="$floor" 'BEGIN{printf "%.2f", (c-s)/f}')
                 echo "$size $conc $alg $rate $(awk -v a="$rate" -v b="$s_rate" 'BEGIN{print a/b}') $p50 $p99 $cpu_us $all_us $extra $fail" >>"$raw"
@@ -117,6 +122,7 @@ for key in order:
     r = rows[key]
     col = lambda i: [x[i] for x in r]
     path = "stock nginx" if key[2] == "stock" else "module, " + key[2].replace("pool", "thread pool").replace(
+        "unsigned", "no signature (monitor mode: a tenant without keys)").replace(
         "auto", "defaults (BDAT auto)").replace(",", ", ")
     print("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (key[0], key[1], path,
           med(col(0), "%.0f"), med(col(1), "%.2f"), med(col(2), "%.2f"), med(col(3), "%.2f"),

@@ -492,6 +492,51 @@ test_key_secret_follows_key(void **state)
 }
 
 /*
+ * test_key_cache_wraps - more keys than the cache holds, twice round: every
+ * lookup gives the key of its own file and that key's secret, whether it
+ * was still cached or had been evicted and loaded again
+ */
+static void
+test_key_cache_wraps(void **state)
+{
+    enum { N = TA_KEY_CACHE_SIZE + 40 };
+    static char          paths[N][32];
+    static unsigned char pubs[N][32];
+    unsigned char        want[64], got[64], pub[32];
+    size_t               i, publen;
+    int                  round;
+    EVP_PKEY            *k, *own;
+    char                 err[300];
+
+    (void) state;
+    for (i = 0; i < N; i++) {
+        own = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+        strcpy(paths[i], "/tmp/ta-test-keyXXXXXX");
+        write_key(paths[i], own);
+        publen = sizeof(pubs[i]);
+        assert_int_equal(EVP_PKEY_get_raw_public_key(own, pubs[i], &publen), 1);
+        EVP_PKEY_free(own);
+    }
+    for (round = 0; round < 2; round++) {
+        for (i = 0; i < N; i++) {
+            assert_int_equal(ta_key_get(paths[i], TA_ALG_ED25519_SHA256, &k, err, sizeof(err)), TA_OK);
+            assert_int_equal(ta_ed25519_secret(k, want), 1);
+            assert_int_equal(ta_key_ed25519_secret(k, got), 1);
+            assert_memory_equal(got, want, 64);
+            /* and the key is the file's */
+            publen = sizeof(pub);
+            assert_int_equal(EVP_PKEY_get_raw_public_key(k, pub, &publen), 1);
+            assert_memory_equal(pub, pubs[i], 32);
+            assert_memory_equal(got + 32, pubs[i], 32);
+            EVP_PKEY_free(k);
+        }
+    }
+    for (i = 0; i < N; i++)
+        unlink(paths[i]);
+    ta_keys_flush();
+}
+
+/*
  * test_signature_field_reference - the DKIM-Signature field's canonical
  * form, written beside the field as it is built, checked the slow way:
  * domains, selectors and identities of random lengths (so folds fall
@@ -669,6 +714,7 @@ main(void)
         cmocka_unit_test(test_keys),
         cmocka_unit_test(test_key_outlives_cache),
         cmocka_unit_test(test_key_secret_follows_key),
+        cmocka_unit_test(test_key_cache_wraps),
         cmocka_unit_test(test_signature_field_reference),
         cmocka_unit_test(test_fix_eol),
     };
