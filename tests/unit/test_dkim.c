@@ -545,8 +545,10 @@ test_key_cache_wraps(void **state)
  * OpenSSL over the reference canonicalisation of the selected fields and
  * of the field itself with b= emptied
  */
+/* ref_field_hdata - the canonical header data an h= value selects from the
+ * test message's fields (below), the bottom-most unused instance first */
 static size_t
-ref_field_hdata(const char *msg, const char *hlist, char *out)
+ref_field_hdata(const char *h, char *out)
 {
     static const char *const fields[] = {
         "From: Ann <a@x.example>\r\n", "To: b@y.example\r\n", "Subject: one \t two\r\n  three\r\n",
@@ -555,30 +557,22 @@ ref_field_hdata(const char *msg, const char *hlist, char *out)
     char   name[64];
     size_t n = 0, used[4] = { 0 }, i, k;
 
-    (void) msg;
-    while (*hlist) {
-        while (*hlist == ' ' || *hlist == ':')
-            hlist++;
-        for (k = 0; hlist[k] && hlist[k] != ' ' && hlist[k] != ':' && hlist[k] != ';' && k < 63; k++)
-            name[k] = hlist[k];
-        name[k] = '\0';
-        hlist += k;
-        if (*hlist == ';' || k == 0)
-            hlist += *hlist != '\0';
-        if (k == 0)
-            continue;
-        /* the bottom-most instance not used yet */
-        for (i = 4; i-- > 0; ) {
+    for (;;) {
+        while (*h == ' ' || *h == ':')
+            h++;
+        for (k = 0; h[k] && strchr(" :;", h[k]) == NULL && k < sizeof(name) - 1; k++)
+            name[k] = h[k];
+        for (i = 4; k > 0 && i-- > 0; ) {
             if (strncasecmp(fields[i], name, k) == 0 && fields[i][k] == ':' && !used[i]) {
                 used[i] = 1;
                 n += ref_relaxed_header(fields[i], strlen(fields[i]) - 2, out + n);
                 break;
             }
         }
-        if (hlist[-1] == ';')
-            break;
+        h += k;
+        if (*h != ' ')          /* ";" (or the end): the list is over */
+            return n;
     }
-    return n;
 }
 
 static void
@@ -593,8 +587,8 @@ test_signature_field_reference(void **state)
     static const char        lc[] = "abcdefghijklmnopqrstuvwxyz0123456789-";
     static ta_header_field_t f[16];
     unsigned char            seed[32], sig[80], hash[32];
-    char                     dom[256], sel[64], id[300], out[8192], hdata[2048], canon[4096], flat[4096], b64[200];
-    size_t                   olen, hn, cn, bn, i, n, nl;
+    char                     dom[256], sel[64], id[300], out[8192], hdata[2048], canon[4096], b64[200];
+    size_t                   olen, hn, cn, bn, i, n;
     unsigned                 x = 3141592653u;
     int                      k, j;
     ta_headers_t             h;
@@ -663,12 +657,10 @@ test_signature_field_reference(void **state)
 
         /* the field with b= empty, canonicalised the slow way, no CRLF */
         cn = ref_relaxed_header(out, (size_t) (b - out), canon) - 2;
-        /* the h= value, unfolded */
-        for (i = 0, nl = 0; i < cn; i++)
-            flat[nl++] = canon[i];
-        flat[nl] = '\0';
-        b = strstr(flat, ";h=") ? strstr(flat, ";h=") + 3 : strstr(flat, "; h=") + 4;
-        hn = ref_field_hdata(msg, b, hdata);
+        canon[cn] = '\0';
+        b = strstr(canon, " h=");       /* unfolded: every tag after "; " */
+        assert_non_null(b);
+        hn = ref_field_hdata(b + 3, hdata);
 
         vc = EVP_MD_CTX_new();
         EVP_MD_CTX *hc = EVP_MD_CTX_new();
