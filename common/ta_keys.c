@@ -32,22 +32,23 @@
 
 typedef struct {
     char          *path;
-    uint32_t       path_hash;       /* compared before the path itself */
     time_t         checked;         /* monotonic second of the last stat */
     dev_t          dev;
     ino_t          ino;
     off_t          size;
     struct timespec mtime;
     ta_dkim_alg_t  alg;
-    EVP_PKEY      *key;
     int            has_secret;      /* Ed25519: the key's bytes for libsodium */
     unsigned char  secret[TA_ED25519_SECRET_LEN];
 } entry_t;
 
 static entry_t         cache[TA_KEY_CACHE_SIZE];
 static size_t          next_slot;
-/* what lookups compare, packed: a lookup reads a few cache lines, not one
- * per entry (the nginx worker looks a key up for every message) */
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+/* what lookups compare, packed beside the entries (slot i of each is entry
+ * i's): a lookup reads a few cache lines, not one per entry (the nginx
+ * worker looks a key up for every message). hashes: FNV-1a of the path,
+ * compared before the path itself; keys: the parsed key, NULL if none */
 static uint32_t        hashes[TA_KEY_CACHE_SIZE];
 static EVP_PKEY       *keys[TA_KEY_CACHE_SIZE];
 
@@ -57,7 +58,6 @@ used(void)
 {
     return next_slot < TA_KEY_CACHE_SIZE ? next_slot : TA_KEY_CACHE_SIZE;
 }
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* b64_seed - the RFC 8463 form: base64 of a 32-byte Ed25519 private key */
 static EVP_PKEY *
@@ -218,7 +218,7 @@ ta_key_get(const char *path, ta_dkim_alg_t alg, EVP_PKEY **out, char *err, size_
      * permissions loosened, counts within a second, and a busy process
      * does not stat it for every message */
     if (e != NULL && e->checked == now) {
-        rc = hand_out(e->key, out, err, errlen);
+        rc = hand_out(keys[e - cache], out, err, errlen);
         pthread_mutex_unlock(&lock);
         return rc;
     }
@@ -231,7 +231,7 @@ ta_key_get(const char *path, ta_dkim_alg_t alg, EVP_PKEY **out, char *err, size_
         && e->mtime.tv_sec == st.st_mtim.tv_sec && e->mtime.tv_nsec == st.st_mtim.tv_nsec
         && !(st.st_mode & (S_IROTH | S_IWOTH))) {
         e->checked = now;
-        rc = hand_out(e->key, out, err, errlen);
+        rc = hand_out(keys[e - cache], out, err, errlen);
         pthread_mutex_unlock(&lock);
         return rc;
     }
@@ -253,22 +253,20 @@ ta_key_get(const char *path, ta_dkim_alg_t alg, EVP_PKEY **out, char *err, size_
     if (e == NULL)
         e = &cache[next_slot++ % TA_KEY_CACHE_SIZE];
     free(e->path);
-    EVP_PKEY_free(e->key);
+    EVP_PKEY_free(keys[e - cache]);
+    keys[e - cache] = NULL;
     ta_ed25519_wipe(e->secret);
     /* copied out of OpenSSL once here rather than at every signature */
     e->has_secret = alg == TA_ALG_ED25519_SHA256 && ta_ed25519_secret(k, e->secret);
     e->path = strdup(path);
-    keys[e - cache] = NULL;
     if (e->path == NULL) {
         EVP_PKEY_free(k);
-        e->key = NULL;
         ta_ed25519_wipe(e->secret);
         e->has_secret = 0;
         snprintf(err, errlen, "out of memory");
         pthread_mutex_unlock(&lock);
         return TA_ESYSTEM;
     }
-    e->path_hash = h;
     hashes[e - cache] = h;
     e->checked = now;
     e->dev = st.st_dev;
@@ -276,7 +274,6 @@ ta_key_get(const char *path, ta_dkim_alg_t alg, EVP_PKEY **out, char *err, size_
     e->size = st.st_size;
     e->mtime = st.st_mtim;
     e->alg = alg;
-    e->key = k;
     keys[e - cache] = k;
     rc = hand_out(k, out, err, errlen);
     pthread_mutex_unlock(&lock);
@@ -312,11 +309,10 @@ ta_keys_flush(void)
     pthread_mutex_lock(&lock);
     for (i = 0; i < TA_KEY_CACHE_SIZE; i++) {
         free(cache[i].path);
-        EVP_PKEY_free(cache[i].key);
+        EVP_PKEY_free(keys[i]);
         ta_ed25519_wipe(cache[i].secret);
         cache[i].has_secret = 0;
         cache[i].path = NULL;
-        cache[i].key = NULL;
         keys[i] = NULL;
     }
     pthread_mutex_unlock(&lock);
