@@ -309,13 +309,9 @@ field_tag(field_t *f, const char *tag, size_t tl, const char *v, size_t vlen,
 static void
 field_num(field_t *f, const char *tag, size_t tl, long long v)
 {
-    char               num[24], *p = num + sizeof(num);
-    unsigned long long u = v < 0 ? 0 - (unsigned long long) v : (unsigned long long) v;
+    char  num[24];
+    char *p = ta_str_dec(num + sizeof(num), v < 0 ? 0 - (unsigned long long) v : (unsigned long long) v);
 
-    do {
-        *--p = (char) ('0' + u % 10);
-        u /= 10;
-    } while (u != 0);
     if (v < 0)
         *--p = '-';
     field_tag(f, tag, tl, p, (size_t) (num + sizeof(num) - p), ";", 1);

@@ -435,9 +435,8 @@ ta_txn_verdict(const ta_txn_t *t)
 size_t
 ta_txn_log(const ta_txn_t *t, char *buf, size_t size)
 {
-    char               num[32], *p = num + sizeof(num);
-    unsigned long long us;
-    size_t             n, len;
+    char   num[32], *p;
+    size_t n, len;
 
     if (t == NULL) {
         n = (size_t) snprintf(buf, size, "verdict=tempfail reason=\"out of memory\"");
@@ -445,13 +444,8 @@ ta_txn_log(const ta_txn_t *t, char *buf, size_t size)
     }
     n = ta_log_format(&t->v, ta_txn_tenant(t), ta_str(t->login, t->login_len), buf, size);
     /* " us=N" by hand: snprintf was a tenth of the line's cost */
-    us = t->ns > 0 ? (unsigned long long) t->ns / 1000 : 0;
-    do {
-        *--p = (char) ('0' + us % 10);
-        us /= 10;
-    } while (us != 0);
-    memcpy(p - 4, " us=", 4);
-    p -= 4;
+    p = ta_str_dec(num + sizeof(num), t->ns > 0 ? (unsigned long long) t->ns / 1000 : 0) - 4;
+    memcpy(p, " us=", 4);
     len = (size_t) (num + sizeof(num) - p);
     if (n + len < size) {
         memcpy(buf + n, p, len);

@@ -69,6 +69,18 @@ ta_str_eq(ta_str_t a, ta_str_t b)
     return a.len == b.len && (a.len == 0 || memcmp(a.data, b.data, a.len) == 0);
 }
 
+/* ta_str_dec - u in decimal, written backwards to end at end; returns the
+ * first digit (20 bytes hold any value): for hot paths that skip snprintf */
+static inline char *
+ta_str_dec(char *end, unsigned long long u)
+{
+    do {
+        *--end = (char) ('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+    return end;
+}
+
 /* ta_str_hash - FNV-1a of the bytes, for small in-process caches */
 static inline uint32_t
 ta_str_hash(ta_str_t s)
