@@ -57,18 +57,6 @@ ta_ed25519_sign_secret(const unsigned char sk[TA_ED25519_SECRET_LEN], const unsi
     return start() && crypto_sign_ed25519_detached(sig, NULL, msg, len, sk) == 0;
 }
 
-/* ta_ed25519_sign - msg signed with key, libsodium doing the arithmetic */
-int
-ta_ed25519_sign(EVP_PKEY *key, const unsigned char *msg, size_t len, unsigned char sig[64])
-{
-    unsigned char sk[TA_ED25519_SECRET_LEN];
-    int           ok;
-
-    ok = ta_ed25519_secret(key, sk) && ta_ed25519_sign_secret(sk, msg, len, sig);
-    sodium_memzero(sk, sizeof(sk));
-    return ok;
-}
-
 /* ta_ed25519_wipe - forget a secret */
 void
 ta_ed25519_wipe(unsigned char sk[TA_ED25519_SECRET_LEN])

@@ -4,29 +4,25 @@
  * SUMMARY
  *	Ed25519 signatures of a key loaded by OpenSSL, made by libsodium
  * SYNOPSIS
- *	int ta_ed25519_sign(EVP_PKEY *key, const unsigned char *msg,
- *	                    size_t len, unsigned char sig[64]);
  *	int ta_ed25519_secret(EVP_PKEY *key, unsigned char sk[64]);
  *	int ta_ed25519_sign_secret(const unsigned char sk[64],
  *	                    const unsigned char *msg, size_t len,
  *	                    unsigned char sig[64]);
  *	void ta_ed25519_wipe(unsigned char sk[64]);
  * DESCRIPTION
- *	ta_ed25519_sign() writes the RFC 8032 Ed25519 signature of msg with
- *	key, an Ed25519 EVP_PKEY. Keys are parsed and held by OpenSSL like
- *	every other key; the signature itself is libsodium's, which signs in
- *	less than half the time of OpenSSL 3.0's (bench/bench_dkim prints
- *	both). Ed25519 is deterministic: the bytes are the ones OpenSSL would
- *	write. The key's private half is copied to the stack for the call
- *	and wiped after it. Returns 1, or 0 if the key is not Ed25519 or
- *	libsodium cannot start. Thread-safe.
+ *	Keys are parsed and held by OpenSSL like every other key; the Ed25519
+ *	signature itself is libsodium's, which signs in less than half the
+ *	time of OpenSSL 3.0's (bench/bench_dkim prints both). Ed25519 is
+ *	deterministic: the bytes are the ones OpenSSL would write.
  *
- *	Copying the key out of OpenSSL costs about a microsecond (a provider
- *	export); the key cache does it once per key: ta_ed25519_secret()
- *	writes the 64-byte secret (seed, then public key), 0 if the key is
- *	not Ed25519; ta_ed25519_sign_secret() signs with it;
- *	ta_ed25519_wipe() clears it where the compiler cannot drop the
- *	stores. Whoever holds a secret wipes it.
+ *	ta_ed25519_secret() copies the key out of OpenSSL as the 64-byte
+ *	secret libsodium signs with (seed, then public key): about a
+ *	microsecond (a provider export), so the key cache does it once per
+ *	key (ta_keys.h). Returns 0 if key is not Ed25519.
+ *	ta_ed25519_sign_secret() writes the RFC 8032 signature of msg with
+ *	it; returns 0 if libsodium cannot start. ta_ed25519_wipe() clears a
+ *	secret where the compiler cannot drop the stores: whoever holds a
+ *	secret wipes it. Thread-safe.
  * STANDARDS
  *	RFC 8032 5.1.6; RFC 8463 (ed25519-sha256 signs the SHA-256 digest).
  */
@@ -38,7 +34,6 @@
 
 #define TA_ED25519_SECRET_LEN 64
 
-int  ta_ed25519_sign(EVP_PKEY *key, const unsigned char *msg, size_t len, unsigned char sig[64]);
 int  ta_ed25519_secret(EVP_PKEY *key, unsigned char sk[TA_ED25519_SECRET_LEN]);
 int  ta_ed25519_sign_secret(const unsigned char sk[TA_ED25519_SECRET_LEN], const unsigned char *msg,
     size_t len, unsigned char sig[64]);
