@@ -7,9 +7,10 @@
  * keys loaded through the key cache as the adapters load them. Floors:
  * the raw sign operation alone (RSA-2048, Ed25519; and libsodium's Ed25519,
  * which tenantalign signs with, beside it), SHA-256 over 16 KB blocks,
- * and our relaxed body canonicalisation + hash over the same text. Rates are medians of 5 runs;
- * every ratio is the median of 21 short alternating pairs (ours, then its
- * floor), so that the machine's drift falls on both sides of it.
+ * and our relaxed body canonicalisation + hash over the same text. Rates
+ * are medians of 5 runs; every ratio is the median of 21 short alternating
+ * pairs (ours, then its floor), so that the machine's drift falls on both
+ * sides of it.
  *
  * usage: bench_dkim [--csv] [seconds-per-measurement]   (default 0.3)
  * --csv: only "SIZE ALG MSGS_PER_S" lines, for bench/dkim/peers.sh
@@ -124,7 +125,7 @@ typedef struct {
     EVP_PKEY          *key;
     ta_dkim_alg_t      alg;
     ta_header_field_t *fields;
-    unsigned char      secret[64];      /* Ed25519, as the key cache keeps it */
+    unsigned char      secret[TA_ED25519_SECRET_LEN];   /* Ed25519, from the key cache */
 } sign_ctx_t;
 
 /* cached - the key as the adapters hold it: through the key cache (which
@@ -345,7 +346,7 @@ main(int argc, char **argv)
     c.key = ed;
     c.alg = TA_ALG_ED25519_SHA256;
     floor_ed = rate(raw_sign, &c);
-    ta_ed25519_secret(ed, c.secret);
+    ta_key_ed25519_secret(ed, c.secret);
     sodium_ed = rate(sodium_sign, &c);
     body_rates(make_message, &sha, &can, &ratio);
     body_rates(make_base64, &sha64, &can64, &ratio64);
