@@ -345,23 +345,31 @@ next_second(void)
     } while (b.tv_sec == a.tv_sec);
 }
 
+/* write_key - k as a PEM file at a new mkstemp path, mode 0600 */
+static void
+write_key(char *path, EVP_PKEY *k)
+{
+    int   fd = mkstemp(path);
+    FILE *f;
+
+    assert_true(fd >= 0);
+    f = fdopen(fd, "w");
+    PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL);
+    fclose(f);
+    chmod(path, 0600);
+}
+
 static void
 test_keys(void **state)
 {
     char      path[] = "/tmp/ta-test-keyXXXXXX", err[300];
-    int       fd = mkstemp(path);
-    FILE     *f;
     EVP_PKEY *k, *k2, *small, *pk;
     ta_dkim_t *d;
     ta_dkim_opts_t o;
 
     (void) state;
-    assert_true(fd >= 0);
     pk = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
-    f = fdopen(fd, "w");
-    PEM_write_PrivateKey(f, pk, NULL, NULL, 0, NULL, NULL);
-    fclose(f);
-    chmod(path, 0600);
+    write_key(path, pk);
     assert_int_equal(ta_key_get(path, TA_ALG_ED25519_SHA256, &k, err, sizeof(err)), TA_OK);
     assert_int_equal(ta_key_get(path, TA_ALG_ED25519_SHA256, &k2, err, sizeof(err)), TA_OK);
     assert_ptr_equal(k, k2);                        /* parsed once */
@@ -409,8 +417,6 @@ test_key_outlives_cache(void **state)
 {
     static const char msg[] = "From: a@a.example\r\nSubject: s\r\n\r\nbody\r\n";
     char              path[] = "/tmp/ta-test-keyXXXXXX", err[300], out[2048];
-    int               fd = mkstemp(path);
-    FILE             *f;
     EVP_PKEY         *pk = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519"), *k;
     ta_dkim_opts_t    o;
     ta_dkim_t        *d;
@@ -419,11 +425,7 @@ test_key_outlives_cache(void **state)
     size_t            olen;
 
     (void) state;
-    assert_true(fd >= 0);
-    f = fdopen(fd, "w");
-    PEM_write_PrivateKey(f, pk, NULL, NULL, 0, NULL, NULL);
-    fclose(f);
-    chmod(path, 0600);
+    write_key(path, pk);
     assert_int_equal(ta_key_get(path, TA_ALG_ED25519_SHA256, &k, err, sizeof(err)), TA_OK);
     memset(&o, 0, sizeof(o));
     d = ta_dkim_new(&o);
@@ -446,19 +448,6 @@ test_key_outlives_cache(void **state)
  * the one of the very key asked about: two cached keys, then the cache
  * flushed while the caller still holds one; an RSA key has none
  */
-static void
-write_key(char *path, EVP_PKEY *k)
-{
-    int   fd = mkstemp(path);
-    FILE *f;
-
-    assert_true(fd >= 0);
-    f = fdopen(fd, "w");
-    PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL);
-    fclose(f);
-    chmod(path, 0600);
-}
-
 static void
 test_key_secret_follows_key(void **state)
 {
