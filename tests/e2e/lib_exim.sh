@@ -8,8 +8,9 @@
 #       Debian-exim, mode 0640). local_scan (default): local_scan_path plus
 #       the MAIL FROM dlfunc; data_acl: the DATA-ACL dlfunc only; relay:
 #       no plugin, relaying for 127.0.0.1 (an upstream behind nginx).
-#       EXIM_NOCHUNKING_PORT=N: also listen on N, where CHUNKING is not
-#       offered (an upstream without BDAT).
+#       EXIM_ALT_PORT=N: also listen on N, where CHUNKING is not offered
+#       (an upstream without BDAT) and PIPECONNECT is, as Debian's Exim
+#       does by default.
 #   exim_start DIR        start the daemon (TENANTALIGN_CONF kept for it)
 #   exim_stop DIR
 #   exim_mode DIR MODE    enforce | monitor | off (takes effect for new processes)
@@ -30,10 +31,11 @@ exim_setup() {
     chmod 644 "$dir/tenantalign.conf" "$dir/exim.conf" 2>/dev/null
     chmod 755 "$dir" "$dir/keys"
     local mail_acl="" data_acl="" scan="local_scan_path = $so" relay_hosts=""
-    local ports=$port chunking="*"
-    if [ -n "${EXIM_NOCHUNKING_PORT:-}" ]; then
-        ports="$port : $EXIM_NOCHUNKING_PORT"
-        chunking="\${if eq{\$received_port}{$EXIM_NOCHUNKING_PORT}{}{*}}"
+    local ports=$port chunking="*" pipeconnect=""
+    if [ -n "${EXIM_ALT_PORT:-}" ]; then
+        ports="$port : $EXIM_ALT_PORT"
+        chunking="\${if eq{\$received_port}{$EXIM_ALT_PORT}{}{*}}"
+        pipeconnect="\${if eq{\$received_port}{$EXIM_ALT_PORT}{*}{}}"
     fi
     [ "$kind" = relay ] && relay_hosts=127.0.0.1
     if [ "$kind" = local_scan ]; then
@@ -59,8 +61,9 @@ log_file_path = $dir/log/%slog
 pid_file_path = $dir/exim.pid
 daemon_smtp_ports = $ports
 chunking_advertise_hosts = $chunking
-# no PIPECONNECT: EHLO is then a synchronisation point, as RFC 2920 has it
-pipelining_connect_advertise_hosts =
+# no PIPECONNECT on the main port: EHLO is then a synchronisation point, as
+# RFC 2920 has it
+pipelining_connect_advertise_hosts = $pipeconnect
 local_interfaces = 127.0.0.1
 $scan
 keep_environment = TENANTALIGN_CONF

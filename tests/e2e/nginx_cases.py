@@ -1,6 +1,8 @@
 #!/usr/bin/python3
-"""nginx_cases.py PORT MAILDIR: byte-exact cases against nginx + the module
-(upstream delivering into MAILDIR/new). Prints TAP lines."""
+"""nginx_cases.py PORT MAILDIR [PASSWORD [LABEL]]: byte-exact cases against
+nginx + the module (upstream delivering into MAILDIR/new). The password picks
+the upstream in the test's auth_http responder; LABEL prefixes every test
+name. Prints TAP lines."""
 import base64
 import os
 import socket
@@ -8,12 +10,14 @@ import sys
 import time
 
 PORT, MAILDIR = int(sys.argv[1]), sys.argv[2]
+PASSWORD = (sys.argv[3] if len(sys.argv) > 3 else "secret").encode()
+LABEL = sys.argv[4] + ": " if len(sys.argv) > 4 else ""
 failures = 0
 
 
 def tap(ok, name):
     global failures
-    print(("ok " if ok else "not ok ") + name)
+    print(("ok " if ok else "not ok ") + LABEL + name)
     sys.stdout.flush()
     failures += 0 if ok else 1
 
@@ -26,7 +30,7 @@ class Client:
         self.buf = b""
         self.reply()                                  # greeting
         self.cmd(b"EHLO client.test")
-        auth = base64.b64encode(b"\0" + login.encode() + b"\0secret")
+        auth = base64.b64encode(b"\0" + login.encode() + b"\0" + PASSWORD)
         self.send(b"AUTH PLAIN " + auth + b"\r\n" + behind_auth)
         self.login_reply = self.reply()
 

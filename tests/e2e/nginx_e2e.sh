@@ -19,8 +19,9 @@ SEND="/usr/bin/python3 $TOP/tests/e2e/smtp_send.py"
 INBOX=$W/up/mail/inbox
 
 # a short receive timeout upstream, so that an idle upstream connection shows
-# its second port offers no CHUNKING: clients with password secret.alt go there
-export EXIM_NOCHUNKING_PORT=$((P + 21)) NGINX_ALT_UPSTREAM=$((P + 21))
+# its second port offers no CHUNKING and does offer PIPECONNECT (Debian's
+# default): clients with password secret.alt go there
+export EXIM_ALT_PORT=$((P + 21)) NGINX_ALT_UPSTREAM=$((P + 21))
 EXIM_RECEIVE_TIMEOUT=3s exim_setup "$W/up" $((P + 20)) relay && exim_start "$W/up" || { fail "upstream exim"; finish; }
 STORE=$W/up/tenants.cdb
 openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=relay.tenantalign.test -days 2 \
@@ -94,8 +95,15 @@ check "nginx: refused MAIL FROM never reached the upstream" bash -c '! grep -q "
 sleep 0.5
 check "nginx: refusals: nothing delivered" [ "$(delivered)" -eq "$n0" ]
 
-# 3. byte-exact cases
+ehlo_keywords() {   # the EHLO keywords of 127.0.0.1:$1
+    /usr/bin/python3 -c 'import smtplib, sys; s = smtplib.SMTP("127.0.0.1", int(sys.argv[1])); s.ehlo("t.test"); print(" ".join(s.esmtp_features)); s.quit()' "$1"
+}
+check "upstream main port: CHUNKING, no PIPECONNECT" bash -c 'k=$(cat); [[ " $k " = *" chunking "* && " $k " != *pipe_connect* && " $k " != *pipeconnect* ]]' <<<"$(ehlo_keywords $((P + 20)))"
+check "upstream second port: PIPECONNECT, no CHUNKING" bash -c 'k=$(cat); [[ " $k " != *" chunking "* && ( " $k " = *pipe_connect* || " $k " = *pipeconnect* ) ]]' <<<"$(ehlo_keywords $((P + 21)))"
+
+# 3. byte-exact cases, against both upstream ports (DATA and PIPECONNECT there)
 /usr/bin/python3 "$TOP/tests/e2e/nginx_cases.py" "$P" "$INBOX" || true
+/usr/bin/python3 "$TOP/tests/e2e/nginx_cases.py" "$P" "$INBOX" secret.alt "upstream with PIPECONNECT, no CHUNKING" || true
 
 # 4. STARTTLS before AUTH: the wrappers survive the handshake
 n0=$(delivered)
