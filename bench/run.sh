@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# bench/run.sh [store|dkim|policy|exim|nginx ...]: run the benchmarks (all by
-# default) and print their tables. Not tests: figures vary with the machine;
+# bench/run.sh [store|dkim|policy|exim|nginx|nginx-floor ...]: run the
+# benchmarks (all by default) and print their tables. Not tests: figures vary with the machine;
 # each table carries its own baseline measured in the same run.
 set -u
 cd "$(dirname "$0")/.."
 B=${BUILD:-build}
-want=${*:-store dkim policy exim nginx}
+want=${*:-store dkim policy exim nginx nginx-floor}
 for b in $want; do
     case $b in
     store)  "$B/bench/bench_store" ;;
@@ -13,6 +13,7 @@ for b in $want; do
     policy) "$B/bench/bench_policy" ;;
     exim)   [ -x bench/exim/run.sh ] && bash bench/exim/run.sh || echo "(no Exim benchmark yet)" ;;
     nginx)  [ -x bench/nginx/run.sh ] && bash bench/nginx/run.sh || echo "(no nginx benchmark yet)" ;;
+    nginx-floor) bash bench/nginx/floor.sh ;;
     *) echo "unknown benchmark $b" >&2; exit 64 ;;
     esac
     echo
