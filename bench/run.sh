@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bench/run.sh [store|dkim|policy|exim|nginx|nginx-floor ...]: run the
-# benchmarks (all by default) and print their tables. Not tests: figures vary with the machine;
-# each table carries its own baseline measured in the same run.
+# benchmarks (all by default) and print their tables. Not tests: figures
+# vary with the machine; each table carries its own baseline measured in the
+# same run.
 set -u
 cd "$(dirname "$0")/.."
 B=${BUILD:-build}
