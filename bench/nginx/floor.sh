@@ -10,8 +10,9 @@
 # Each round runs the four in a rotated order, as the path run right after
 # stock measured faster; printed are the medians and quartiles of the
 # per-round ratios to stock and the worker's user and system CPU per
-# message. Not a test. SIZES (default "2048 5242880"), ROUNDS (15), MSGS
-# (3000 messages per run; a fiftieth of that above 100 KB), CONC (8).
+# message (nginx runs one worker). Not a test. SIZES (default "2048
+# 5242880"), ROUNDS (15), MSGS (3000 messages per run; a fiftieth of that
+# above 100 KB), CONC (8).
 set -u
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$TOP"

@@ -7,9 +7,9 @@
 # BDAT upstream; the nginx worker's CPU per message, set against
 # the RSA-2048 sign operation measured in the same run; worker memory per
 # in-flight message. Not a test: prints tables. MSGS=N to change the load,
-# ROUNDS=N the repetitions (medians are printed), SIZES, CONCS and SPECS the rows,
-# NGINX_WORKERS=auto Debian's worker_processes (default 1; the memory figures
-# need one worker and are left out otherwise).
+# ROUNDS=N the repetitions (medians are printed), SIZES, CONCS and SPECS the
+# rows, NGINX_WORKERS=auto Debian's worker_processes (default 1; the memory
+# figures need one worker and are left out otherwise).
 set -u
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$TOP"

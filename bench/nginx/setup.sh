@@ -27,7 +27,7 @@ SRC
 # CHUNKING; Ed25519 on the loop); 2893: all in memory (the RSS figures);
 # 2897: monitor mode, where tenant bnone (no key) passes unsigned: the
 # module's cost without a signature (and tenant floor, in floor.sh's build,
-# the same plus one bare Ed25519 signature)
+# the same plus SHA-256 of the body and one Ed25519 signature)
 nginx_setup "$W/n" 2890 2899 "$W/tenants.cdb" enforce \
     "tenantalign_upstream_bdat off;
      server { listen 127.0.0.1:2892; protocol smtp; tenantalign off; }
