@@ -282,24 +282,36 @@ field_put(field_t *f, const char *s, size_t n)
 }
 
 /* field_tag - " tag=value;" as one token ("d=" "example.com" ";"), folded
- * first when it would pass the width */
+ * first when it would pass the width; written once and copied whole to the
+ * canonical form, less the space before the first tag */
 static void
 field_tag(field_t *f, const char *tag, size_t tl, const char *v, size_t vlen,
     const char *end, size_t el)
 {
-    if (f->col + 1 + tl + vlen + el > FOLD_WIDTH) {
+    size_t n = 1 + tl + vlen + el, skip;
+    char  *p;
+
+    if (f->col + n > FOLD_WIDTH) {
         field_raw(f, "\r\n", 2);
         f->col = 0;
     }
-    if (f->first) {
-        field_raw(f, " ", 1);
-        f->first = 0;
-    } else {
-        field_put(f, " ", 1);
+    if (f->oom || n > f->cap - f->len) {
+        f->oom = 1;
+        return;
     }
-    field_put(f, tag, tl);
-    field_put(f, v, vlen);
-    field_put(f, end, el);
+    p = f->p + f->len;
+    p[0] = ' ';
+    memcpy(p + 1, tag, tl);
+    memcpy(p + 1 + tl, v, vlen);
+    memcpy(p + 1 + tl + vlen, end, el);
+    f->len += n;
+    f->col += n;
+    skip = f->first;
+    f->first = 0;
+    if (f->c != NULL) {
+        memcpy(f->c + f->clen, p + skip, n - skip);     /* clen <= len: it fits */
+        f->clen += n - skip;
+    }
 }
 
 #define field_tag_s(f, tag, v, vlen, end) \
