@@ -32,6 +32,8 @@
 
 #define FOLD_WIDTH 59
 
+/* signed, and oversigned, when the caller names none; in lower case, as
+ * h= has them (ta_dkim_headers lowercases only names a caller gives) */
 const char *const ta_dkim_default_headers[] = {
     "from", "to", "cc", "subject", "date", "message-id", "reply-to", "sender",
     "in-reply-to", "references", "mime-version", "content-type",
@@ -210,9 +212,12 @@ ta_dkim_headers(ta_dkim_t *d, const ta_headers_t *h)
                 rc = append(&d->hlist, &d->hlist_len, &lcap, " : ", 3);
             if (rc == TA_OK)
                 rc = append(&d->hlist, &d->hlist_len, &lcap, name.data, name.len);
-            for (j = d->hlist_len - name.len; j < d->hlist_len && rc == TA_OK; j++) {
-                char c = d->hlist[j];
-                d->hlist[j] = (char) ((c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c);
+            /* h= in lower case; the default names are already */
+            if (rc == TA_OK && d->opts.headers != NULL) {
+                char *q = d->hlist + d->hlist_len - name.len;
+
+                for (j = 0; j < name.len; j++)
+                    q[j] = (char) ((q[j] >= 'A' && q[j] <= 'Z') ? q[j] + ('a' - 'A') : q[j]);
             }
             if (used >= present || rc != TA_OK)
                 continue;                       /* signs "nothing": none may be added */

@@ -571,7 +571,7 @@ test_signature_field_reference(void **state)
     static const char msg[] = "From: Ann <a@x.example>\r\nTo: b@y.example\r\nSubject: one \t two\r\n  three\r\n"
                               "To:  c@y.example \r\n\r\nbody\r\n";
     static const char *const lists[][4] = {
-        { "from", "to", "subject", NULL }, { "From", "TO", "to", "to" }, { "subject", "date", "from", NULL }
+        { "from", "to", "subject", NULL }, { "From", "TO", "to", "to" }, { "subject", "DATE", "from", "X-ZZ" }
     };
     static const char *const ids[] = { NULL, "@d", "x.y@d", "a  b@d", "t\tb@d" };
     static const char        lc[] = "abcdefghijklmnopqrstuvwxyz0123456789-";
@@ -650,6 +650,9 @@ test_signature_field_reference(void **state)
         canon[cn] = '\0';
         b = strstr(canon, " h=");       /* unfolded: every tag after "; " */
         assert_non_null(b);
+        for (e = b + 3; *e != ';'; e++)
+            if (*e >= 'A' && *e <= 'Z')
+                fail_msg("case %d: h= not in lower case: %s", k, b);
         hn = ref_field_hdata(b + 3, hdata);
 
         vc = EVP_MD_CTX_new();
