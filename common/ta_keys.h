@@ -9,8 +9,7 @@
  *	int  ta_key_parse(const char *data, size_t len, ta_dkim_alg_t alg,
  *	                  EVP_PKEY **out, char *err, size_t errlen);
  *	int  ta_key_ed25519_secret(EVP_PKEY *key, unsigned char sk[64]);
- *	int  ta_key_ed25519_secret(EVP_PKEY *key, unsigned char sk[64]);
-void ta_keys_flush(void);
+ *	void ta_keys_flush(void);
  * DESCRIPTION
  *	ta_key_get() returns the key in path, parsed on first use and kept
  *	(parsing a PEM key costs more than an RSA signature). The file is
@@ -36,12 +35,13 @@ void ta_keys_flush(void);
 
 #include <openssl/evp.h>
 
+#include "ta_ed25519.h"
 #include "ta_tenant.h"
 
 int  ta_key_get(const char *path, ta_dkim_alg_t alg, EVP_PKEY **out, char *err, size_t errlen);
 int  ta_key_parse(const char *data, size_t len, ta_dkim_alg_t alg, EVP_PKEY **out,
     char *err, size_t errlen);
-int  ta_key_ed25519_secret(EVP_PKEY *key, unsigned char sk[64]);
+int  ta_key_ed25519_secret(EVP_PKEY *key, unsigned char sk[TA_ED25519_SECRET_LEN]);
 void ta_keys_flush(void);
 
 #define TA_KEY_CACHE_SIZE  256      /* parsed keys a process keeps */
