@@ -262,17 +262,31 @@ typedef struct {
     int     oom;
 } field_t;
 
+/* field_room - n more bytes at the end of the folded field, or NULL (and
+ * oom set) when they would pass the buffer */
+static char *
+field_room(field_t *f, size_t n)
+{
+    char *p;
+
+    if (f->oom || n > f->cap - f->len) {
+        f->oom = 1;
+        return NULL;
+    }
+    p = f->p + f->len;
+    f->len += n;
+    f->col += n;
+    return p;
+}
+
 /* field_raw - bytes of the folded field alone (folds, the b= value) */
 static void
 field_raw(field_t *f, const char *s, size_t n)
 {
-    if (n > f->cap - f->len) {
-        f->oom = 1;
-        return;
-    }
-    memcpy(f->p + f->len, s, n);
-    f->len += n;
-    f->col += n;
+    char *p = field_room(f, n);
+
+    if (p != NULL)
+        memcpy(p, s, n);
 }
 
 /* field_put - bytes of the field and of its canonical form */
@@ -300,17 +314,13 @@ field_tag(field_t *f, const char *tag, size_t tl, const char *v, size_t vlen,
         field_raw(f, "\r\n", 2);
         f->col = 0;
     }
-    if (f->oom || n > f->cap - f->len) {
-        f->oom = 1;
+    p = field_room(f, n);
+    if (p == NULL)
         return;
-    }
-    p = f->p + f->len;
     p[0] = ' ';
     memcpy(p + 1, tag, tl);
     memcpy(p + 1 + tl, v, vlen);
     memcpy(p + 1 + tl + vlen, end, el);
-    f->len += n;
-    f->col += n;
     skip = f->first;
     f->first = 0;
     if (f->c != NULL) {
