@@ -3,5 +3,5 @@
 .PHONY: nginx
 nginx: $(BUILD)/ngx_mail_tenantalign_module.so
 
-$(BUILD)/ngx_mail_tenantalign_module.so: nginx/ngx_mail_tenantalign_module.c nginx/config nginx/build-module.sh $(LIB) $(wildcard common/*.h)
+$(BUILD)/ngx_mail_tenantalign_module.so: $(wildcard nginx/*.c nginx/*.h) nginx/config nginx/build-module.sh $(LIB) $(wildcard common/*.h)
 	nginx/build-module.sh $(abspath $(BUILD)) "$(PKG_LIBS)"

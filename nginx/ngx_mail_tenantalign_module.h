@@ -1,0 +1,255 @@
+
+/*
+ * NAME
+ *	ngx_mail_tenantalign_module 3h
+ * SUMMARY
+ *	the types and cross-file functions of ngx_mail_tenantalign_module
+ * SYNOPSIS
+ *	#include "ngx_mail_tenantalign_module.h"
+ *
+ *	ngx_mail_tenantalign_srv_conf_t  the server's configuration
+ *	ngx_mail_ta_ctx_t                the session's context
+ *	ngx_mail_ta_slot_t               a reply slot (type, command, text)
+ *	ngx_mail_ta_out_t                an output queue
+ *	ngx_mail_tenantalign_local_str(ctx, "literal reply" CRLF)
+ *	NGX_MAIL_TA_TEMP_FAULT           the reply when the temp file fails
+ *
+ *	extern ngx_module_t  ngx_mail_tenantalign_module;
+ * DESCRIPTION
+ *	The one header of the module's files: nginx's and the core's includes,
+ *	the constants, the configuration and session types, and the
+ *	prototypes of every function one file calls in another, grouped by
+ *	the file that defines it:
+ *
+ *	ngx_mail_tenantalign_module.c   directives, configuration, workers
+ *	ngx_mail_tenantalign_session.c  the session: hooks, handlers, close
+ *	ngx_mail_tenantalign_smtp.c     client commands, upstream replies
+ *	ngx_mail_tenantalign_txn.c      the transaction and its decision
+ *	ngx_mail_tenantalign_buffer.c   the message held and sent up
+ *	ngx_mail_tenantalign_output.c   reply slots and output queues
+ *
+ *	Each file's SYNOPSIS lists what it exports.
+ */
+
+
+#ifndef _NGX_MAIL_TENANTALIGN_MODULE_H_INCLUDED_
+#define _NGX_MAIL_TENANTALIGN_MODULE_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_event.h>
+#include <ngx_mail.h>
+#include <ngx_thread_pool.h>
+
+#if !(NGX_THREADS)
+#error "ngx_mail_tenantalign_module needs nginx built --with-threads (Debian's is)"
+#endif
+
+#include "ta_engine.h"
+#include "ta_keys.h"
+#include "ta_reply.h"
+#include "ta_smtp_stream.h"
+
+
+#define NGX_MAIL_TA_OFF      0
+#define NGX_MAIL_TA_MONITOR  1
+#define NGX_MAIL_TA_ENFORCE  2
+
+#define NGX_MAIL_TA_BDAT_OFF   0
+#define NGX_MAIL_TA_BDAT_ON    1
+#define NGX_MAIL_TA_BDAT_AUTO  2
+
+#define NGX_MAIL_TA_SLOTS    64
+#define NGX_MAIL_TA_IOBUF    16384
+
+
+typedef struct {
+    ngx_uint_t                  mode;
+    ngx_str_t                   store;
+    size_t                      max_message_size;
+    size_t                      buffer_size;
+    ngx_path_t                 *temp_path;
+    ngx_thread_pool_t          *thread_pool;     /* signing off the loop */
+    ngx_uint_t                  upstream_bdat;   /* BDAT LAST, not DATA */
+    ngx_msec_t                  timeout;
+    ngx_msec_t                  upstream_keepalive;
+
+    ngx_mail_protocol_t        *protocol;        /* our copy */
+    ngx_mail_init_session_pt    init_session;    /* the originals */
+    ngx_mail_init_protocol_pt   init_protocol;
+
+    ta_engine_t                *engine;          /* per worker, opened lazily */
+} ngx_mail_tenantalign_srv_conf_t;
+
+
+typedef enum {
+    slot_local = 0,         /* our own reply, text ready */
+    slot_relay,             /* the upstream's reply to a forwarded command */
+    slot_hidden,            /* the reply to our own command: swallowed */
+    slot_data_gate,         /* 354 or 554, once earlier replies are in */
+    slot_up_data,           /* our DATA upstream: 354 sends the message */
+    slot_final              /* the upstream's reply to the message */
+} ngx_mail_ta_slot_type_e;
+
+
+typedef enum {
+    cmd_other = 0,
+    cmd_mail,
+    cmd_rcpt,
+    cmd_rset,
+    cmd_ehlo,
+    cmd_noop,
+    cmd_quit
+} ngx_mail_ta_cmd_e;
+
+
+typedef struct {
+    ngx_uint_t                  type;
+    ngx_uint_t                  cmd;
+    ngx_uint_t                  done;
+    ngx_str_t                   text;
+    u_char                     *mem;            /* text's allocation */
+} ngx_mail_ta_slot_t;
+
+
+typedef struct {
+    u_char                     *data;
+    size_t                      len, cap, pos;   /* pos: sent so far */
+} ngx_mail_ta_out_t;
+
+
+typedef struct {
+    ngx_mail_session_t         *session;
+    ngx_mail_tenantalign_srv_conf_t *conf;
+
+    ngx_send_pt                 client_send;
+    ngx_recv_pt                 client_recv;
+    ngx_send_pt                 upstream_send;
+    ngx_recv_pt                 upstream_recv;
+
+    unsigned                    taken:1;
+    unsigned                    paused:1;
+    unsigned                    in_message:1;
+    unsigned                    client_eof:1;
+    unsigned                    quit:1;
+    unsigned                    mail_ok:1;
+    unsigned                    closing:1;
+    unsigned                    up_chunking:1;  /* the upstream offers CHUNKING */
+
+    ngx_uint_t                  rcpts;
+    ngx_str_t                   mail_from;
+    ngx_msec_t                  upstream_active;  /* last command sent up */
+
+    ta_smtp_stream_t           *stream;
+    ngx_buf_t                  *in;             /* from the client */
+    ngx_buf_t                  *up_in;          /* from the upstream */
+    ngx_str_t                   reply;          /* upstream reply being read */
+    size_t                      reply_cap;
+
+    ngx_mail_ta_out_t           cl_out;         /* to the client */
+    ngx_mail_ta_out_t           up_out;         /* to the upstream */
+
+    /*
+     * The message: its first buffer_size octets (and always the whole
+     * header section) in memory, the rest in an unlinked temp file. The
+     * core sees it as it arrives: the header section once complete, then
+     * the body in pieces, so the decision and the body hash are ready at
+     * the final dot.
+     */
+
+    u_char                     *msg;
+    size_t                      msg_len, msg_cap;
+    ngx_pool_t                 *spill_pool;     /* owns the temp file */
+    ngx_file_t                 *spill;
+    off_t                       spill_len;
+    u_char                     *win;            /* temp file written, read */
+    off_t                       win_off;
+    size_t                      win_len;
+    size_t                      fed;            /* memory part hashed */
+    unsigned                    spilling:1;
+    u_char                      last;           /* the last octet */
+
+    ta_txn_t                   *txn;
+    ngx_thread_task_t          *task;           /* signing, reused */
+    unsigned                    signing:1;      /* txn is the thread's */
+    ngx_uint_t                  eoh;            /* CRLF CRLF matched so far */
+    const char                 *fault;          /* ours: 451 at the end */
+    unsigned                    decided:1;      /* refused at the header */
+
+    u_char                     *prefix;         /* signatures, awaiting 354 */
+    size_t                      prefix_len;
+    off_t                       send_pos;       /* message octets sent up */
+    unsigned                    sending:1;
+    unsigned                    send_bol:1;     /* send_pos starts a line */
+    unsigned                    bdat:1;         /* going up raw, as BDAT */
+
+    ngx_mail_ta_slot_t          slots[NGX_MAIL_TA_SLOTS];
+    ngx_uint_t                  head, count;
+} ngx_mail_ta_ctx_t;
+
+
+#define NGX_MAIL_TA_TEMP_FAULT                                               \
+    "451 4.3.0 tenantalign: cannot write the temporary file" CRLF
+
+
+#define ngx_mail_tenantalign_local_str(ctx, text)                            \
+    ngx_mail_tenantalign_local(ctx, text, sizeof(text) - 1)
+
+
+extern ngx_module_t  ngx_mail_tenantalign_module;
+
+
+/* ngx_mail_tenantalign_module.c */
+ngx_int_t ngx_mail_tenantalign_engine(ngx_mail_tenantalign_srv_conf_t *tcf,
+    ngx_log_t *log);
+
+/* ngx_mail_tenantalign_session.c */
+void ngx_mail_tenantalign_init_session(ngx_mail_session_t *s,
+    ngx_connection_t *c);
+void ngx_mail_tenantalign_init_protocol(ngx_event_t *rev);
+void ngx_mail_tenantalign_close(ngx_mail_ta_ctx_t *ctx);
+void ngx_mail_tenantalign_finalize(ngx_mail_ta_ctx_t *ctx);
+
+/* ngx_mail_tenantalign_smtp.c */
+ngx_int_t ngx_mail_tenantalign_probe(ngx_mail_session_t *s,
+    ngx_mail_ta_ctx_t *ctx);
+void ngx_mail_tenantalign_process(ngx_mail_ta_ctx_t *ctx);
+void ngx_mail_tenantalign_upstream_reply(ngx_mail_ta_ctx_t *ctx,
+    ngx_str_t *text);
+
+/* ngx_mail_tenantalign_txn.c */
+void ngx_mail_tenantalign_reset(ngx_mail_ta_ctx_t *ctx);
+void ngx_mail_tenantalign_header(ngx_mail_ta_ctx_t *ctx, size_t hlen);
+ngx_int_t ngx_mail_tenantalign_start_sending(ngx_mail_ta_ctx_t *ctx);
+void ngx_mail_tenantalign_message(ngx_mail_ta_ctx_t *ctx, ngx_uint_t too_big);
+
+/* ngx_mail_tenantalign_buffer.c */
+void ngx_mail_tenantalign_msg_free(ngx_mail_ta_ctx_t *ctx);
+void ngx_mail_tenantalign_msg_release(ngx_mail_ta_ctx_t *ctx);
+void ngx_mail_tenantalign_exit_process(ngx_cycle_t *cycle);
+void ngx_mail_tenantalign_feed(ngx_mail_ta_ctx_t *ctx);
+ngx_int_t ngx_mail_tenantalign_spill_flush(ngx_mail_ta_ctx_t *ctx);
+ngx_int_t ngx_mail_tenantalign_content(ngx_mail_ta_ctx_t *ctx, u_char *p,
+    size_t n);
+ngx_int_t ngx_mail_tenantalign_refill(ngx_mail_ta_ctx_t *ctx);
+
+/* ngx_mail_tenantalign_output.c */
+ngx_int_t ngx_mail_tenantalign_append(u_char **p, size_t *len, size_t *cap,
+    const u_char *data, size_t n);
+ngx_int_t ngx_mail_tenantalign_to_client(ngx_mail_ta_ctx_t *ctx, u_char *p,
+    size_t n);
+ngx_int_t ngx_mail_tenantalign_to_upstream(ngx_mail_ta_ctx_t *ctx,
+    u_char *p, size_t n);
+ngx_mail_ta_slot_t *ngx_mail_tenantalign_slot(ngx_mail_ta_ctx_t *ctx,
+    ngx_uint_t type, ngx_uint_t cmd);
+ngx_int_t ngx_mail_tenantalign_slot_text(ngx_mail_ta_ctx_t *ctx,
+    ngx_mail_ta_slot_t *slot, u_char *text, size_t len);
+ngx_int_t ngx_mail_tenantalign_local(ngx_mail_ta_ctx_t *ctx, const char *text,
+    size_t len);
+ngx_int_t ngx_mail_tenantalign_write(ngx_connection_t *c, ngx_send_pt send,
+    ngx_mail_ta_out_t *out);
+void ngx_mail_tenantalign_flush(ngx_mail_ta_ctx_t *ctx);
+
+
+#endif /* _NGX_MAIL_TENANTALIGN_MODULE_H_INCLUDED_ */
