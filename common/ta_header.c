@@ -6,13 +6,15 @@
  * SYNOPSIS
  *	#include "ta_header.h"
  * DESCRIPTION
- *	See ta_header.h. One pass over the input, line by line; each line is
- *	either the empty line that ends the section, a continuation (starts
- *	with SP or HTAB) of the current field, or a new field "name:value".
- *	Anything else is recorded as an anomaly and parsing goes on, so that
- *	the policy can name the first problem. Work is O(len) and at most cap
- *	fields are stored. Runs of printable ASCII are skipped sixteen bytes
- *	at a time (SSE2).
+ *	See ta_header.h. Where the section ends is ta_eoh's to say, as it is
+ *	for every adapter and command: the parser does not look for the empty
+ *	line itself, so it cannot disagree with what they hash as the body.
+ *	Then one pass over the lines before the empty line; each is either a
+ *	continuation (starts with SP or HTAB) of the current field or a new
+ *	field "name:value". Anything else is recorded as an anomaly and parsing
+ *	goes on, so that the policy can name the first problem. Work is O(len)
+ *	and at most cap fields are stored. Runs of printable ASCII are skipped
+ *	sixteen bytes at a time (SSE2).
  * STANDARDS
  *	RFC 5322 2.2 (header fields, folding), 3.6.8 (field names: printable
  *	US-ASCII except colon), RFC 6532 (UTF-8 in values).
@@ -21,6 +23,7 @@
 #include <emmintrin.h>
 #endif
 
+#include "ta_eoh.h"
 #include "ta_header.h"
 
 /* flag - record an anomaly, remembering the earliest offset of one */
@@ -50,12 +53,16 @@ line_end(ta_headers_t *h, const char *buf, size_t len, size_t p, ta_eol_t eol,
     const __m128i space = _mm_set1_epi8(0x20), del = _mm_set1_epi8(0x7f);
 
     while (len - i >= 16) {
-        __m128i v = _mm_loadu_si128((const __m128i *) (buf + i));
+        __m128i  v = _mm_loadu_si128((const __m128i *) (buf + i));
         /* a signed compare: bytes from 0x80 count as below 0x20 too */
-        __m128i odd = _mm_or_si128(_mm_cmplt_epi8(v, space), _mm_cmpeq_epi8(v, del));
+        __m128i  odd = _mm_or_si128(_mm_cmplt_epi8(v, space), _mm_cmpeq_epi8(v, del));
+        unsigned m = (unsigned) _mm_movemask_epi8(odd);
 
-        if (_mm_movemask_epi8(odd) != 0)
+        if (m != 0) {
+            /* the bytes before the first odd one are printable too */
+            i += (size_t) __builtin_ctz(m);
             break;
+        }
         i += 16;
     }
 #endif
@@ -95,7 +102,8 @@ ta_headers_parse(ta_headers_t *h, const char *buf, size_t len, ta_eol_t eol,
     ta_header_field_t *fields, size_t cap)
 {
     ta_header_field_t *cur = NULL;
-    size_t             p = 0, e, next, i, k;
+    ta_eoh_t           b;
+    size_t             p = 0, end, e, next, i, k;
 
     h->fields = fields;
     h->nfields = 0;
@@ -105,15 +113,27 @@ ta_headers_parse(ta_headers_t *h, const char *buf, size_t len, ta_eol_t eol,
     if ((buf == NULL && len > 0) || (cap == 0 && fields != NULL) || fields == NULL)
         return TA_EINPUT;
 
-    while (p < len) {
-        e = line_end(h, buf, len, p, eol, &next);
+    /* The lines to parse end where the empty line starts: its CR LF, or
+     * its LF alone (bare in CRLF mode, flagged as the line loop would). No
+     * empty line: the whole input is header section, the body empty. */
+    ta_eoh_init(&b, eol);
+    h->body_offset = ta_eoh_scan(&b, buf, len);
+    if (h->body_offset == TA_EOH_NONE) {
+        h->body_offset = end = len;
+    } else {
+        end = h->body_offset - 1;
+        if (eol == TA_EOL_CRLF && end > 0 && buf[end - 1] == '\r')
+            end--;
+        else if (eol == TA_EOL_CRLF)
+            flag(h, TA_HDR_BARE_LF, end);
+    }
+
+    /* No line before end is empty (ta_eoh would have ended the section
+     * there); were one, it would be flagged TA_HDR_NO_COLON, not skipped. */
+    while (p < end) {
+        e = line_end(h, buf, end, p, eol, &next);
         if (e - p > TA_HEADER_MAX_LINE)
             flag(h, TA_HDR_LONG_LINE, p);
-
-        if (e == p) {                       /* the empty line: end of section */
-            h->body_offset = next;
-            return TA_OK;
-        }
 
         if (buf[p] == ' ' || buf[p] == '\t') {
             if (cur == NULL) {
@@ -164,8 +184,6 @@ ta_headers_parse(ta_headers_t *h, const char *buf, size_t len, ta_eol_t eol,
         cur->raw = ta_str(buf + p, next - p);
         p = next;
     }
-    /* A message may end after its last header line (no body): fine. */
-    h->body_offset = len;
     return TA_OK;
 }
 
