@@ -168,7 +168,7 @@ sign_message(void *p)
     /* the body as it arrives from a socket: 16 KB reads */
     for (i = h.body_offset; i < c->len; i += 16384)
         ta_dkim_body(d, c->msg + i, c->len - i < 16384 ? c->len - i : 16384);
-    if (ta_dkim_finish(d, out, sizeof(out), &olen, err, sizeof(err)) != TA_OK) {
+    if (ta_dkim_finish(d, out, sizeof(out), &olen, NULL, err, sizeof(err)) != TA_OK) {
         fprintf(stderr, "bench_dkim: %s\n", err);
         exit(1);
     }

@@ -22,7 +22,6 @@
 
 #include "cli.h"
 #include "ta_engine.h"
-#include "ta_reply.h"
 
 static const char check_usage[] =
     "usage: tenantalign check --store STORE --login LOGIN --mail-from ADDR\n"
@@ -35,24 +34,6 @@ static const char check_usage[] =
     "  --monitor   decide as in monitor mode (accept, report the would-be reason)\n"
     "  --eol       line endings of the input (default: auto)\n"
     "exit status: 0 accept, 1 reject, 2 tempfail, 64 usage error\n";
-
-/* header_end - length of the header section including the empty line */
-static size_t
-header_end(const char *m, size_t len, ta_eol_t eol)
-{
-    size_t i;
-
-    for (i = 0; i < len; i++) {
-        if (m[i] != '\n')
-            continue;
-        if (eol == TA_EOL_LF ? (i + 1 < len && m[i + 1] == '\n')
-                             : (i + 2 < len && m[i + 1] == '\r' && m[i + 2] == '\n'))
-            return i + (eol == TA_EOL_LF ? 2 : 3);
-        if (i == 0 || (eol == TA_EOL_CRLF && i == 1 && m[0] == '\r'))
-            return i + 1;   /* no headers at all */
-    }
-    return len;
-}
 
 /* json_str - a JSON string literal */
 static void
@@ -75,7 +56,7 @@ json_str(FILE *o, const char *s, size_t n)
 
 /* print_json - the verdict as one JSON object */
 static void
-print_json(const ta_verdict_t *v, ta_str_t tenant, const char *login, const char *reply)
+print_json(const ta_verdict_t *v, ta_str_t tenant, const char *login, ta_str_t reply)
 {
     static const char *const actions[] = { "accept", "reject", "tempfail" };
     size_t i;
@@ -102,16 +83,16 @@ print_json(const ta_verdict_t *v, ta_str_t tenant, const char *login, const char
     printf(",\"sign\":[");
     for (i = 0; i < v->nsign; i++) {
         const ta_key_t *k = v->sign[i];
-        ta_str_t d = k->domain.len ? k->domain : v->identity->domain;
+        ta_str_t d = ta_key_d(k, v->identity);
 
         printf("%s{\"d\":", i ? "," : "");
         json_str(stdout, d.data, d.len);
         printf(",\"s\":");
         json_str(stdout, k->selector.data, k->selector.len);
-        printf(",\"a\":\"%s\"}", k->alg == TA_ALG_ED25519_SHA256 ? "ed25519-sha256" : "rsa-sha256");
+        printf(",\"a\":\"%s\"}", ta_alg_name(k->alg));
     }
     printf("],\"reply\":");
-    json_str(stdout, reply, strlen(reply));
+    json_str(stdout, reply.data, reply.len);
     printf("}\n");
 }
 
@@ -132,13 +113,12 @@ ta_cmd_check(int argc, char **argv)
     const char         *store = NULL, *login = NULL, *mail_from = NULL, *eol_arg = "auto";
     const char         *path = "-";
     int                 json = 0, monitor = 0, c, rc;
-    char               *msg, err[512], reply[1024];
+    char               *msg, err[512];
     size_t              len = 0, hlen;
     ta_engine_conf_t    conf;
     ta_engine_t        *e;
     ta_txn_t           *t;
-    const ta_verdict_t *v;
-    ta_str_t            sigs;
+    const ta_effects_t *fx;
 
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -169,6 +149,7 @@ ta_cmd_check(int argc, char **argv)
     memset(&conf, 0, sizeof(conf));
     conf.store_path = store;
     conf.mode = monitor ? TA_MONITOR : TA_ENFORCE;
+    conf.reply_eol = "\n";
     if (strcmp(eol_arg, "auto") == 0) {
         const char *nl = memchr(msg, '\n', len);
         conf.eol = (nl != NULL && nl > msg && nl[-1] == '\r') ? TA_EOL_CRLF : TA_EOL_LF;
@@ -183,21 +164,19 @@ ta_cmd_check(int argc, char **argv)
     if (err[0])
         fprintf(stderr, "tenantalign check: %s\n", err);
 
-    t = ta_txn_new(e, ta_str_cstr(login), ta_str_cstr(mail_from));
-    hlen = header_end(msg, len, conf.eol);
-    v = ta_txn_header(t, msg, hlen);
-    if (v->action == TA_ACCEPT) {
+    t = ta_txn_new(e, ta_str_cstr(login), ta_str_cstr(mail_from), TA_MAIL_PATH);
+    hlen = ta_txn_header_end(t, msg, len);
+    if (hlen == TA_EOH_NONE)
+        hlen = len;         /* no empty line: the whole message is its header section */
+    if (ta_txn_header(t, msg, hlen) == TA_ACCEPT)
         ta_txn_body(t, msg + hlen, len - hlen);
-        v = ta_txn_finish(t, &sigs);
-    }
-    ta_reply_format(v, "\n", reply, sizeof(reply));
+    fx = ta_txn_finish(t);
     if (json)
-        print_json(v, ta_txn_tenant(t), login, reply);
+        print_json(ta_txn_verdict(t), ta_txn_tenant(t), login, fx->reply);
     else
-        fputs(reply, stdout);
-    ta_txn_log(t, err, sizeof(err));
-    fprintf(stderr, "tenantalign: %s\n", err);
-    rc = v->action == TA_ACCEPT ? TA_EXIT_OK : v->action == TA_REJECT ? TA_EXIT_REJECT : TA_EXIT_TEMPFAIL;
+        fwrite(fx->reply.data, 1, fx->reply.len, stdout);
+    fprintf(stderr, "tenantalign: %.*s\n", (int) fx->log.len, fx->log.data);
+    rc = fx->action == TA_ACCEPT ? TA_EXIT_OK : fx->action == TA_REJECT ? TA_EXIT_REJECT : TA_EXIT_TEMPFAIL;
     ta_txn_free(t);
     ta_engine_close(e);
     free(msg);

@@ -223,10 +223,10 @@ ta_cmd_sign(int argc, char **argv)
         goto done;
     }
     ta_dkim_body(d, msg + hlen, len - hlen);
-    out = malloc(4096 * nsig + 4096);
+    out = malloc(TA_DKIM_OUT_SIZE(nsig));
     if (out == NULL)
         goto oom;
-    if (ta_dkim_finish(d, out, 4096 * nsig + 4096, &outlen, err, sizeof(err)) != TA_OK) {
+    if (ta_dkim_finish(d, out, TA_DKIM_OUT_SIZE(nsig), &outlen, NULL, err, sizeof(err)) != TA_OK) {
         fprintf(stderr, "tenantalign sign: %s\n", err);
         rc = TA_EXIT_TEMPFAIL;
         goto done;

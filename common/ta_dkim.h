@@ -10,7 +10,7 @@
  *	int  ta_dkim_headers(ta_dkim_t *d, const ta_headers_t *h);
  *	int  ta_dkim_body(ta_dkim_t *d, const char *chunk, size_t len);
  *	int  ta_dkim_finish(ta_dkim_t *d, char *out, size_t outsize, size_t *outlen,
- *	                    char *err, size_t errlen);
+ *	                    size_t *ends, char *err, size_t errlen);
  *	void ta_dkim_free(ta_dkim_t *d);
  *
  *	int  ta_body_canon_init(ta_body_canon_t *c, ta_canon_t mode, ta_eol_t eol,
@@ -28,7 +28,9 @@
  *	ta_dkim_body any number of times, ta_dkim_finish, ta_dkim_free.
  *	ta_dkim_finish writes the DKIM-Signature fields, in the order the
  *	signers were added, each line ending in opts->eol, ready to be put
- *	above the message.
+ *	above the message; ends, when not NULL, receives the offset just
+ *	after each field (one per signer). TA_DKIM_OUT_SIZE(n) bytes hold n
+ *	fields.
  *
  *	What is signed: by default every field of ta_dkim_default_headers that
  *	is present, once per instance plus once more (oversigning: a field of
@@ -57,6 +59,8 @@
 #include "ta_tenant.h"
 
 #define TA_DKIM_MAX_SIGNERS 8
+#define TA_DKIM_FIELD_MAX   4096      /* one DKIM-Signature field, RSA-4096 and a long h= included */
+#define TA_DKIM_OUT_SIZE(n) (2048 + TA_DKIM_FIELD_MAX * (size_t) (n))
 
 typedef enum {
     TA_CANON_RELAXED = 0,
@@ -88,7 +92,7 @@ int  ta_dkim_add_signer(ta_dkim_t *d, ta_str_t domain, ta_str_t selector,
 int  ta_dkim_headers(ta_dkim_t *d, const ta_headers_t *h);
 int  ta_dkim_body(ta_dkim_t *d, const char *chunk, size_t len);
 int  ta_dkim_finish(ta_dkim_t *d, char *out, size_t outsize, size_t *outlen,
-    char *err, size_t errlen);
+    size_t *ends, char *err, size_t errlen);
 void ta_dkim_free(ta_dkim_t *d);
 size_t ta_dkim_fix_eol(const char *in, size_t len, char *out);
 

@@ -491,7 +491,8 @@ put_out(const ta_dkim_t *d, char *out, size_t outsize, size_t *outlen, const cha
 
 /* ta_dkim_finish - every signature field, in the order of the signers */
 int
-ta_dkim_finish(ta_dkim_t *d, char *out, size_t outsize, size_t *outlen, char *err, size_t errlen)
+ta_dkim_finish(ta_dkim_t *d, char *out, size_t outsize, size_t *outlen, size_t *ends,
+    char *err, size_t errlen)
 {
     unsigned char bh[32];
     char          bh64[48], b64[1400], *buf, *canon;
@@ -558,6 +559,8 @@ ta_dkim_finish(ta_dkim_t *d, char *out, size_t outsize, size_t *outlen, char *er
         if (f.oom || put_out(d, out, outsize, outlen, f.p, f.len) != TA_OK) {
             snprintf(err, errlen, "signature does not fit the output buffer");
             rc = TA_ESYSTEM;
+        } else if (ends) {
+            ends[i] = *outlen;
         }
     }
     free(buf);

@@ -16,9 +16,9 @@
  *	deterministic: the bytes are the ones OpenSSL would write.
  *
  *	ta_ed25519_secret() copies the key out of OpenSSL as the 64-byte
- *	secret libsodium signs with (seed, then public key): about a
- *	microsecond (a provider export), so the key cache does it once per
- *	key (ta_keys.h). Returns 0 if key is not Ed25519.
+ *	secret libsodium signs with (seed, then public key): a provider
+ *	export, dearer than the signature's own bookkeeping, so the key cache
+ *	does it once per key (ta_keys.h). Returns 0 if key is not Ed25519.
  *	ta_ed25519_sign_secret() writes the RFC 8032 signature of msg with
  *	it; returns 0 if libsodium cannot start. ta_ed25519_wipe() clears a
  *	secret where the compiler cannot drop the stores: whoever holds a

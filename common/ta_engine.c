@@ -2,14 +2,16 @@
  * NAME
  *	ta_engine 3
  * SUMMARY
- *	what an adapter calls: store + policy + keys + DKIM for one message
+ *	the one door into the core: what an adapter calls, and all it applies
  * SYNOPSIS
  *	#include "ta_engine.h"
  * DESCRIPTION
  *	See ta_engine.h. This is the only place where the pure decision meets
- *	I/O: the store lookup before it, key loading and signing after it.
- *	Every failure of ours becomes a tempfail verdict with a reason; none
- *	lets a message through unsigned in enforce mode.
+ *	I/O: the store lookup before it, key loading and signing after it;
+ *	and where a verdict becomes its effects (header fields, envelope
+ *	sender, reply, log line), rendered once for every adapter. Every
+ *	failure of ours becomes a tempfail with a reason; none lets a message
+ *	through unsigned in enforce mode.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -24,35 +26,47 @@
 #include "ta_reply.h"
 #include "ta_store.h"
 
+#define MAIL_STAGE  "at MAIL FROM:"
+#define FIELD_ROOM  1024        /* the monitor field, folded */
+
 struct ta_engine {
     ta_engine_conf_t  conf;
     char             *store_path;
+    char             *fault;            /* the adapter's configuration problem */
     ta_store_t       *store;            /* NULL while it cannot be opened */
     char              store_err[256];
     struct timespec   last_open_try;
     EVP_MD           *sha256;           /* fetched once for every message's hashes */
 };
 
-enum { TXN_NEW, TXN_SIGNING, TXN_DONE };
+enum { TXN_NEW, TXN_SIGNING, TXN_DECIDED, TXN_DONE };
 
 struct ta_txn {
     ta_engine_t       *e;
     char              *login;           /* copies: the adapter's buffers may go */
     size_t             login_len;
-    char              *mail_from;
-    size_t             mail_from_len;
+    char              *arg;             /* the MAIL argument or reverse-path */
+    size_t             arg_len;
+    ta_mail_form_t     form;
+    ta_smtp_mail_t     mail;            /* TA_MAIL_ARG: parsed, into arg */
+    ta_str_t           path;            /* the reverse-path the policy reads */
+    ta_eoh_t           eoh;
     ta_tenant_t       *tenant;
     ta_verdict_t       v;
     ta_headers_t       headers;
     ta_header_field_t *fields;
     ta_dkim_t         *dkim;
-    char              *signatures;
+    char              *prepend;         /* signatures, then the monitor field */
+    size_t             prepend_cap;
     int                state;
     long long          ns;              /* time spent in the engine */
+    ta_effects_t       fx;
+    char               sender[sizeof(((ta_verdict_t *) 0)->new_sender)];
+    char               command[TA_SMTP_MAX_LINE + 8];
+    char               reply[TA_REPLY_MAX];
+    char               reply_text[TA_REPLY_MAX];
+    char               log[TA_LOG_MAX];
 };
-
-/* oom_verdict - the verdict of a transaction that could not be created */
-static ta_verdict_t oom_verdict;
 
 /* now_ns - monotonic clock in nanoseconds */
 static long long
@@ -103,6 +117,15 @@ ta_engine_open(const ta_engine_conf_t *conf, ta_engine_t **out, char *err, size_
     }
     e->conf = *conf;
     e->conf.store_path = e->store_path;
+    if (conf->fault && conf->fault[0] && (e->fault = strdup(conf->fault)) == NULL) {
+        free(e->store_path);
+        free(e);
+        snprintf(err, errlen, "out of memory");
+        return TA_ESYSTEM;
+    }
+    e->conf.fault = e->fault;
+    if (e->conf.reply_eol == NULL)
+        e->conf.reply_eol = "\r\n";
     e->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);    /* NULL: fetched per use */
     if (!ta_psl_ready())
         snprintf(err, errlen, "Public Suffix List could not be loaded: relaxed alignment degrades to strict");
@@ -124,7 +147,26 @@ ta_engine_close(ta_engine_t *e)
         ta_store_close(e->store);
     EVP_MD_free(e->sha256);
     free(e->store_path);
+    free(e->fault);
     free(e);
+}
+
+/* ta_engine_exit - the process's key cache, after its last engine */
+void
+ta_engine_exit(void)
+{
+    ta_keys_flush();
+}
+
+/* key_path - a key's file name as a C string; 0 when it does not fit */
+static int
+key_path(const ta_key_t *k, char *path, size_t size)
+{
+    if (k->key_file.len >= size)
+        return 0;
+    memcpy(path, k->key_file.data, k->key_file.len);
+    path[k->key_file.len] = '\0';
+    return 1;
 }
 
 /* warm_tenant - parse a tenant's signing keys into the process's key cache */
@@ -141,10 +183,8 @@ warm_tenant(const ta_tenant_t *t, void *arg)
 
             if (*left == 0)
                 return 1;
-            if (tk->state != TA_KEY_ACTIVE || tk->key_file.len >= sizeof(path))
+            if (tk->state != TA_KEY_ACTIVE || !key_path(tk, path, sizeof(path)))
                 continue;
-            memcpy(path, tk->key_file.data, tk->key_file.len);
-            path[tk->key_file.len] = '\0';
             /* failures stay for the message path to report, as tempfails */
             if (ta_key_get(path, tk->alg, &key, err, sizeof(err)) == TA_OK) {
                 EVP_PKEY_free(key);     /* parsed and cached is all we wanted */
@@ -176,6 +216,11 @@ lookup(ta_engine_t *e, ta_str_t login, ta_tenant_t **tenant, ta_verdict_t *v)
     int  rc;
 
     *tenant = NULL;
+    if (e->fault) {
+        memset(v, 0, sizeof(*v));
+        ta_verdict_tempfail(v, "tenantalign configuration: %s", e->fault);
+        return TA_ESYSTEM;
+    }
     if (!store_ready(e)) {
         memset(v, 0, sizeof(*v));
         ta_verdict_tempfail(v, "tenant store unavailable: %s", e->store_err);
@@ -216,64 +261,139 @@ off_verdict(ta_verdict_t *v)
     snprintf(v->reason, sizeof(v->reason), "tenantalign is off");
 }
 
+/* syntax_verdict - a MAIL command the gate will not read: the client's fault */
+static void
+syntax_verdict(ta_verdict_t *v, const char *why)
+{
+    memset(v, 0, sizeof(*v));
+    v->action = TA_REJECT;
+    memcpy(v->code, "501", 4);
+    memcpy(v->enhanced, "5.5.4", 6);
+    snprintf(v->reason, sizeof(v->reason), "%s", why);
+}
+
+/* render_texts - the reply and the log line of a verdict into fx */
+static void
+render_texts(const ta_engine_t *e, const ta_verdict_t *v, const char *stage,
+    ta_str_t tenant, ta_str_t login, char *reply, char *reply_text, char *log,
+    ta_effects_t *fx)
+{
+    fx->action = v->action;
+    fx->monitor = v->monitor;
+    fx->reply = ta_str(reply, ta_reply_format(v, e ? e->conf.reply_eol : "\r\n",
+                                              reply, TA_REPLY_MAX, &fx->reply_last));
+    fx->reply_text = ta_str(reply_text, ta_reply_text(v, reply_text, TA_REPLY_MAX));
+    fx->log = ta_str(log, ta_log_format(v, stage, tenant, login, log, TA_LOG_MAX));
+}
+
 /* ta_engine_mail - the MAIL FROM-time check */
 void
-ta_engine_mail(ta_engine_t *e, ta_str_t login, ta_str_t mail_from, ta_verdict_t *v)
+ta_engine_mail(ta_engine_t *e, ta_str_t login, ta_str_t arg, ta_mail_form_t form,
+    ta_mail_t *m)
 {
-    ta_tenant_t *tenant;
+    ta_verdict_t    v;
+    ta_smtp_mail_t  pm;
+    ta_tenant_t    *tenant = NULL;
+    ta_str_t        path = arg;
+    const char     *why;
+    char           *reply = m->buf, *reply_text = reply + TA_REPLY_MAX,
+                   *log = reply_text + TA_REPLY_MAX, *command = log + TA_LOG_MAX;
+    size_t          n;
 
-    if (e->conf.mode == TA_OFF) {
-        off_verdict(v);
-        return;
+    memset(&m->fx, 0, sizeof(m->fx));
+    m->command = ta_str("", 0);
+    if (form == TA_MAIL_ARG) {
+        if (ta_smtp_mail_parse(arg.data, arg.len, &pm, &why) != TA_OK) {
+            syntax_verdict(&v, why);
+            goto done;
+        }
+        path = pm.path;
     }
-    if (lookup(e, login, &tenant, v) != TA_OK)
-        return;
-    decide(e, tenant, login, mail_from, NULL, v);
-    /* the verdict must not point into the record we free */
-    v->identity = NULL;
-    v->nsign = 0;
+    if (e->conf.mode == TA_OFF) {
+        off_verdict(&v);
+    } else if (lookup(e, login, &tenant, &v) == TA_OK) {
+        decide(e, tenant, login, path, NULL, &v);
+        v.identity = NULL;      /* it points into the record freed below */
+        v.nsign = 0;
+    }
+    if (v.action == TA_ACCEPT && form == TA_MAIL_ARG) {
+        n = ta_smtp_mail_build(&pm, pm.path, command, TA_SMTP_MAX_LINE + 8);
+        if (n == 0)
+            syntax_verdict(&v, "too long");
+        else
+            m->command = ta_str(command, n);
+    }
+done:
+    render_texts(e, &v, MAIL_STAGE, tenant ? tenant->name : ta_str("", 0), login,
+                 reply, reply_text, log, &m->fx);
     ta_tenant_free(tenant);
 }
 
-/* ta_txn_new - start a transaction (NULL: out of memory, verdicts tempfail) */
-ta_txn_t *
-ta_txn_new(ta_engine_t *e, ta_str_t login, ta_str_t mail_from)
+/* copy_str - a NUL-terminated heap copy of a counted string */
+static char *
+copy_str(ta_str_t s, size_t *len)
 {
-    ta_txn_t *t = calloc(1, sizeof(*t));
+    char *p = malloc(s.len + 1);
+
+    if (p == NULL)
+        return NULL;
+    if (s.len)
+        memcpy(p, s.data, s.len);
+    p[s.len] = '\0';
+    *len = s.len;
+    return p;
+}
+
+/* ta_txn_new - start a transaction (NULL: out of memory, effects tempfail) */
+ta_txn_t *
+ta_txn_new(ta_engine_t *e, ta_str_t login, ta_str_t arg, ta_mail_form_t form)
+{
+    ta_txn_t   *t = calloc(1, sizeof(*t));
+    const char *why;
 
     if (t == NULL)
         return NULL;
     t->e = e;
-    t->login = malloc(login.len + 1);
-    t->mail_from = malloc(mail_from.len + 1);
-    if (t->login == NULL || t->mail_from == NULL) {
+    t->form = form;
+    t->login = copy_str(login, &t->login_len);
+    t->arg = copy_str(arg, &t->arg_len);
+    if (t->login == NULL || t->arg == NULL) {
         ta_txn_free(t);
         return NULL;
     }
-    if (login.len)
-        memcpy(t->login, login.data, login.len);
-    t->login[login.len] = '\0';
-    t->login_len = login.len;
-    if (mail_from.len)
-        memcpy(t->mail_from, mail_from.data, mail_from.len);
-    t->mail_from[mail_from.len] = '\0';
-    t->mail_from_len = mail_from.len;
+    t->path = ta_str(t->arg, t->arg_len);
+    /* the adapter forwarded it after ta_engine_mail accepted it: it parses */
+    if (form == TA_MAIL_ARG) {
+        if (ta_smtp_mail_parse(t->arg, t->arg_len, &t->mail, &why) == TA_OK)
+            t->path = t->mail.path;
+        else
+            t->form = TA_MAIL_PATH;     /* the policy refuses the path then */
+    }
+    ta_eoh_init(&t->eoh, e->conf.eol);
     return t;
 }
 
-/* oom - the verdict for a NULL transaction */
-static const ta_verdict_t *
-oom(void)
+/* ta_txn_header_end - where the header section ends in the next chunk */
+size_t
+ta_txn_header_end(ta_txn_t *t, const char *p, size_t n)
 {
-    ta_verdict_tempfail(&oom_verdict, "out of memory");
-    return &oom_verdict;
+    if (t == NULL)
+        return TA_EOH_NONE;
+    return ta_eoh_scan(&t->eoh, p, n);
+}
+
+/* txn_login - the transaction's login */
+static ta_str_t
+txn_login(const ta_txn_t *t)
+{
+    return ta_str(t->login, t->login_len);
 }
 
 /* key_label - "d=D s=S" of a planned key, for messages */
 static void
 key_label(const ta_verdict_t *v, const ta_key_t *k, char *buf, size_t size)
 {
-    ta_str_t d = k->domain.len ? k->domain : v->identity->domain;
+    ta_str_t d = ta_key_d(k, v->identity);
 
     snprintf(buf, size, "d=%.*s s=%.*s", (int) d.len, d.data,
              (int) k->selector.len, k->selector.data);
@@ -300,22 +420,20 @@ start_signing(ta_txn_t *t)
     }
     for (i = 0; i < v->nsign; i++) {
         const ta_key_t *k = v->sign[i];
-        ta_str_t        d = k->domain.len ? k->domain : v->identity->domain;
 
         /* the label is for the error texts only: made when one is */
-        if (k->key_file.len >= sizeof(path)) {
+        if (!key_path(k, path, sizeof(path))) {
             key_label(v, k, label, sizeof(label));
             ta_verdict_tempfail(v, "DKIM key %s: key file path too long", label);
             return TA_ESYSTEM;
         }
-        memcpy(path, k->key_file.data, k->key_file.len);
-        path[k->key_file.len] = '\0';
         if (ta_key_get(path, k->alg, &pkey, err, sizeof(err)) != TA_OK) {
             key_label(v, k, label, sizeof(label));
             ta_verdict_tempfail(v, "DKIM key %s unusable: %s", label, err);
             return TA_ESYSTEM;
         }
-        rc = ta_dkim_add_signer(t->dkim, d, k->selector, k->alg, pkey, err, sizeof(err));
+        rc = ta_dkim_add_signer(t->dkim, ta_key_d(k, v->identity), k->selector, k->alg,
+                                pkey, err, sizeof(err));
         EVP_PKEY_free(pkey);            /* the signer holds its own reference */
         if (rc != TA_OK) {
             key_label(v, k, label, sizeof(label));
@@ -331,24 +449,21 @@ start_signing(ta_txn_t *t)
 }
 
 /* ta_txn_header - decide on the header section; prepare signing */
-const ta_verdict_t *
+ta_action_t
 ta_txn_header(ta_txn_t *t, const char *hdr, size_t len)
 {
     long long t0 = now_ns();
-    ta_str_t  login, mail_from;
 
     if (t == NULL)
-        return oom();
+        return TA_TEMPFAIL;
     if (t->state != TXN_NEW)
-        return &t->v;
-    t->state = TXN_DONE;
-    login = ta_str(t->login, t->login_len);
-    mail_from = ta_str(t->mail_from, t->mail_from_len);
+        return t->v.action;
+    t->state = TXN_DECIDED;
     if (t->e->conf.mode == TA_OFF) {
         off_verdict(&t->v);
         goto done;
     }
-    if (lookup(t->e, login, &t->tenant, &t->v) != TA_OK)
+    if (lookup(t->e, txn_login(t), &t->tenant, &t->v) != TA_OK)
         goto done;
     /* not calloc: the parser writes every field it counts, and zeroing
      * 48 KB cost more than parsing a 2 KB message's header */
@@ -358,12 +473,12 @@ ta_txn_header(ta_txn_t *t, const char *hdr, size_t len)
         goto done;
     }
     ta_headers_parse(&t->headers, hdr, len, t->e->conf.eol, t->fields, TA_HEADER_MAX_FIELDS);
-    decide(t->e, t->tenant, login, mail_from, &t->headers, &t->v);
+    decide(t->e, t->tenant, txn_login(t), t->path, &t->headers, &t->v);
     if (t->v.action == TA_ACCEPT && t->v.nsign > 0 && start_signing(t) == TA_OK)
         t->state = TXN_SIGNING;
 done:
     t->ns += now_ns() - t0;
-    return &t->v;
+    return t->v.action;
 }
 
 /* ta_txn_body - hash a chunk of the body */
@@ -381,38 +496,163 @@ ta_txn_body(ta_txn_t *t, const char *chunk, size_t len)
     rc = ta_dkim_body(t->dkim, chunk, len);
     if (rc != TA_OK) {
         ta_verdict_tempfail(&t->v, "DKIM body hashing failed");
-        t->state = TXN_DONE;
+        t->state = TXN_DECIDED;
     }
     t->ns += now_ns() - t0;
     return rc;
 }
 
-/* ta_txn_finish - the final verdict and, on accept, the signatures */
-const ta_verdict_t *
-ta_txn_finish(ta_txn_t *t, ta_str_t *signatures)
+/* ta_txn_signs_rsa - whether finishing makes an RSA signature */
+int
+ta_txn_signs_rsa(const ta_txn_t *t)
+{
+    size_t i;
+
+    if (t == NULL || t->state != TXN_SIGNING)
+        return 0;
+    for (i = 0; i < t->v.nsign; i++)
+        if (t->v.sign[i]->alg == TA_ALG_RSA_SHA256)
+            return 1;
+    return 0;
+}
+
+/* sign - the DKIM-Signature fields into the prepend buffer */
+static void
+sign(ta_txn_t *t, size_t *ends)
+{
+    char err[256];
+
+    t->prepend_cap = TA_DKIM_OUT_SIZE(t->v.nsign) + FIELD_ROOM;
+    t->prepend = malloc(t->prepend_cap);
+    if (t->prepend == NULL) {
+        ta_verdict_tempfail(&t->v, "out of memory");
+        return;
+    }
+    if (ta_dkim_finish(t->dkim, t->prepend, t->prepend_cap - FIELD_ROOM, &t->fx.prepend.len,
+                       ends, err, sizeof(err)) != TA_OK)
+        ta_verdict_tempfail(&t->v, "DKIM signing failed: %s", err);
+}
+
+/* render_sender - the envelope sender to deliver with */
+static void
+render_sender(ta_txn_t *t)
+{
+    ta_effects_t *fx = &t->fx;
+    ta_str_t      p = t->path;
+    size_t        n;
+    char          path[sizeof(t->sender) + 2];
+
+    if (t->v.rewrite_sender) {
+        fx->sender_changed = 1;
+        fx->sender = ta_str(t->v.new_sender, strnlen(t->v.new_sender, sizeof(t->v.new_sender)));
+        if (t->form == TA_MAIL_ARG) {
+            n = (size_t) snprintf(path, sizeof(path), "<%.*s>", (int) fx->sender.len,
+                                  fx->sender.data);
+            n = ta_smtp_mail_build(&t->mail, ta_str(path, n < sizeof(path) ? n : 0),
+                                   t->command, sizeof(t->command));
+            fx->mail_command = ta_str(t->command, n);
+        }
+        return;
+    }
+    if (p.len >= 2 && p.data[0] == '<' && p.data[p.len - 1] == '>')
+        p = ta_str(p.data + 1, p.len - 2);
+    n = p.len < sizeof(t->sender) - 1 ? p.len : sizeof(t->sender) - 1;
+    memcpy(t->sender, p.data, n);
+    t->sender[n] = '\0';
+    fx->sender = ta_str(t->sender, n);
+}
+
+/* render - a finished verdict's effects, for the adapter to apply */
+static const ta_effects_t *
+render(ta_txn_t *t, const size_t *ends)
+{
+    ta_effects_t *fx = &t->fx;
+    size_t        i, start = 0, len = fx->prepend.len;
+    char          num[32], *p;
+
+    fx->nfields = 0;
+    fx->prepend = ta_str("", 0);
+    fx->sender = ta_str("", 0);
+    fx->mail_command = ta_str("", 0);
+    fx->sender_changed = 0;
+    if (t->v.action == TA_ACCEPT) {
+        for (i = 0; ends && i < t->v.nsign; start = ends[i++])
+            fx->field[fx->nfields++] = ta_str(t->prepend + start, ends[i] - start);
+        if (t->v.monitor && t->prepend == NULL
+            && (t->prepend = malloc(t->prepend_cap = FIELD_ROOM)) == NULL) {
+            ta_verdict_tempfail(&t->v, "out of memory");
+            return render(t, NULL);
+        }
+        if (t->v.monitor) {
+            i = ta_monitor_field(&t->v, t->e->conf.eol == TA_EOL_LF ? "\n" : "\r\n",
+                                 t->prepend + len, FIELD_ROOM);
+            fx->field[fx->nfields++] = ta_str(t->prepend + len, i);
+            len += i;
+        }
+        if (t->prepend)
+            fx->prepend = ta_str(t->prepend, len);
+        render_sender(t);
+    }
+    render_texts(t->e, &t->v, NULL, ta_txn_tenant(t), txn_login(t), t->reply,
+                 t->reply_text, t->log, fx);
+    /* " us=N" by hand: snprintf was a tenth of the line's cost */
+    p = ta_str_dec(num + sizeof(num), t->ns > 0 ? (unsigned long long) t->ns / 1000 : 0) - 4;
+    memcpy(p, " us=", 4);
+    i = (size_t) (num + sizeof(num) - p);
+    if (fx->log.len + i < TA_LOG_MAX) {
+        memcpy(t->log + fx->log.len, p, i);
+        fx->log.len += i;
+        t->log[fx->log.len] = '\0';
+    }
+    return fx;
+}
+
+/* oom_effects - the effects of a transaction that could not be created */
+static const ta_effects_t *
+oom_effects(void)
+{
+    static ta_verdict_t v;
+    static ta_effects_t fx;
+    static char         reply[TA_REPLY_MAX], reply_text[TA_REPLY_MAX], log[TA_LOG_MAX];
+
+    ta_verdict_tempfail(&v, "out of memory");
+    render_texts(NULL, &v, NULL, ta_str("", 0), ta_str("", 0), reply, reply_text, log, &fx);
+    return &fx;
+}
+
+/* ta_txn_finish - the final verdict's effects: signatures made here */
+const ta_effects_t *
+ta_txn_finish(ta_txn_t *t)
 {
     long long t0;
-    char      err[256];
-    size_t    size, len = 0;
+    size_t    ends[TA_MAX_SIGN];
 
-    *signatures = ta_str("", 0);
     if (t == NULL)
-        return oom();
-    if (t->state != TXN_SIGNING)
-        return &t->v;
+        return oom_effects();
+    if (t->state == TXN_DONE)
+        return &t->fx;
     t0 = now_ns();
+    t->fx.prepend.len = 0;
+    if (t->state == TXN_SIGNING)
+        sign(t, ends);
+    else if (t->state == TXN_NEW)
+        ta_verdict_tempfail(&t->v, "no header section was decided on");
     t->state = TXN_DONE;
-    size = 2048 + 4096 * t->v.nsign;
-    t->signatures = malloc(size);
-    if (t->signatures == NULL) {
-        ta_verdict_tempfail(&t->v, "out of memory");
-    } else if (ta_dkim_finish(t->dkim, t->signatures, size, &len, err, sizeof(err)) != TA_OK) {
-        ta_verdict_tempfail(&t->v, "DKIM signing failed: %s", err);
-    } else {
-        *signatures = ta_str(t->signatures, len);
-    }
     t->ns += now_ns() - t0;
-    return &t->v;
+    return render(t, t->v.action == TA_ACCEPT && t->prepend ? ends : NULL);
+}
+
+/* ta_txn_fail - the adapter cannot apply the verdict: a tempfail instead */
+const ta_effects_t *
+ta_txn_fail(ta_txn_t *t, const char *why)
+{
+    if (t == NULL)
+        return oom_effects();
+    ta_verdict_tempfail(&t->v, "%s", why);
+    memcpy(t->v.enhanced, "4.3.0", 6);      /* the mail system, not the policy */
+    t->state = TXN_DONE;
+    t->fx.prepend.len = 0;
+    return render(t, NULL);
 }
 
 /* ta_txn_tenant - the tenant's name, or empty */
@@ -424,35 +664,16 @@ ta_txn_tenant(const ta_txn_t *t)
     return t->tenant->name;
 }
 
-/* ta_txn_verdict - the current verdict */
+/* ta_txn_verdict - the current verdict (for the command line tool) */
 const ta_verdict_t *
 ta_txn_verdict(const ta_txn_t *t)
 {
-    return t ? &t->v : oom();
-}
+    static ta_verdict_t oom;
 
-/* ta_txn_log - one log line for the decision */
-size_t
-ta_txn_log(const ta_txn_t *t, char *buf, size_t size)
-{
-    char   num[32], *p;
-    size_t n, len;
-
-    if (t == NULL) {
-        n = (size_t) snprintf(buf, size, "verdict=tempfail reason=\"out of memory\"");
-        return n < size ? n : size - 1;
-    }
-    n = ta_log_format(&t->v, ta_txn_tenant(t), ta_str(t->login, t->login_len), buf, size);
-    /* " us=N" by hand: snprintf was a tenth of the line's cost */
-    p = ta_str_dec(num + sizeof(num), t->ns > 0 ? (unsigned long long) t->ns / 1000 : 0) - 4;
-    memcpy(p, " us=", 4);
-    len = (size_t) (num + sizeof(num) - p);
-    if (n + len < size) {
-        memcpy(buf + n, p, len);
-        n += len;
-        buf[n] = '\0';
-    }
-    return n < size ? n : size - 1;
+    if (t != NULL)
+        return &t->v;
+    ta_verdict_tempfail(&oom, "out of memory");
+    return &oom;
 }
 
 /* ta_txn_free - release everything the transaction holds */
@@ -464,8 +685,8 @@ ta_txn_free(ta_txn_t *t)
     ta_dkim_free(t->dkim);
     ta_tenant_free(t->tenant);
     free(t->fields);
-    free(t->signatures);
+    free(t->prepend);
     free(t->login);
-    free(t->mail_from);
+    free(t->arg);
     free(t);
 }

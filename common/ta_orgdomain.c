@@ -38,7 +38,7 @@ ta_psl_ready(void)
 /*
  * A process asks about the same few domains again and again (a tenant's
  * From: domain, its return path; each alignment check asks twice), and a
- * suffix search costs about a microsecond: the latest answers are kept,
+ * suffix search walks the list: the latest answers are kept,
  * per thread so that no lock is taken, in a small table indexed by a hash
  * of the name. An answer is the length of the organizational domain, the
  * name's own tail, so it holds for any copy of the same bytes.

@@ -12,6 +12,7 @@
  *	ta_decide() runs these checks in this order; the first that fails
  *	decides, with the reason given here:
  *	 1. the login belongs to a tenant        "login L is not a tenant of this relay"
+ *	                                         (no login: "no SMTP AUTH login: ...")
  *	 2. the envelope sender parses            "envelope sender: WHY"
  *	 3. the header section is well formed     "message header: WHAT"
  *	 4. exactly one From: header              "message has N From: headers"
@@ -285,7 +286,7 @@ plan_signing(const ta_identity_t *id, ta_str_t from_domain, ta_verdict_t *v)
     v->nsign = 0;
     for (i = 0; i < id->nkeys && v->nsign < TA_MAX_SIGN; i++) {
         const ta_key_t *k = &id->keys[i];
-        ta_str_t        d = k->domain.len ? k->domain : id->domain;
+        ta_str_t        d = ta_key_d(k, id);
 
         if (k->state == TA_KEY_ACTIVE && ta_aligned(d, from_domain, id->alignment))
             v->sign[v->nsign++] = k;
@@ -343,14 +344,12 @@ decide_envelope(const ta_policy_input_t *in, const ta_address_t *env, ta_verdict
 /* decide_message - checks 3 to 11, on the header section */
 static void
 decide_message(const ta_policy_input_t *in, const ta_address_t *envp,
-    ta_address_t *fromp, int have_from, int monitor, ta_verdict_t *v)
+    const ta_address_t *fromp, const char *from_why, int monitor, ta_verdict_t *v)
 {
     const ta_tenant_t       *t = in->tenant;
     const ta_identity_t     *id;
-    const ta_header_field_t *ff;
     ta_address_t             env = *envp, from = *fromp;
     ta_str_t                 fd, ed = ta_str(env.domain, env.domain_len);
-    const char              *why = NULL;
     size_t                   nfrom = ta_headers_count(in->headers, from_name);
     char                     foreign_d[TA_DOMAIN_MAX + 1];
 
@@ -368,14 +367,11 @@ decide_message(const ta_policy_input_t *in, const ta_address_t *envp,
         return;
     }
 
-    /* 5. From: holds exactly one mailbox with one unambiguous domain */
-    if (!have_from) {
-        ff = ta_headers_find(in->headers, from_name, 0);
-        if (ta_from_parse(ff->value.data, ff->value.len, &from, &why) != TA_OK) {
-            refuse(v, monitor, "%s", why);
-            return;
-        }
-        memcpy(v->from_domain, from.domain, from.domain_len + 1);
+    /* 5. From: holds exactly one mailbox with one unambiguous domain
+     * (parsed once, by ta_decide: from_why is its reason when it failed) */
+    if (from_why != NULL) {
+        refuse(v, monitor, "%s", from_why);
+        return;
     }
     fd = ta_str(from.domain, from.domain_len);
 
@@ -446,9 +442,9 @@ ta_decide(const ta_policy_input_t *in, ta_verdict_t *v)
     const ta_tenant_t       *t = in->tenant;
     const ta_header_field_t *ff;
     ta_address_t             env, from;
-    const char              *why = NULL, *from_why;
+    const char              *why = NULL, *from_why = "From: header not parsed";
     size_t                   nfrom;
-    int                      monitor = in->monitor_all, have_from = 0, env_rc;
+    int                      monitor = in->monitor_all, env_rc;
 
     memset(v, 0, sizeof(*v));
     set_codes(v, TA_ACCEPT);
@@ -467,7 +463,7 @@ ta_decide(const ta_policy_input_t *in, ta_verdict_t *v)
     if (nfrom == 1) {
         ff = ta_headers_find(in->headers, from_name, 0);
         if (ta_from_parse(ff->value.data, ff->value.len, &from, &from_why) == TA_OK) {
-            have_from = 1;
+            from_why = NULL;
             memcpy(v->from_domain, from.domain, from.domain_len + 1);
             memcpy(v->subject_domain, from.domain, from.domain_len + 1);
         }
@@ -475,7 +471,9 @@ ta_decide(const ta_policy_input_t *in, ta_verdict_t *v)
 
     /* 1. the login belongs to a tenant */
     if (t == NULL) {
-        if (in->reject_unknown_login)
+        if (in->reject_unknown_login && in->login.len == 0)
+            refuse(v, 0, "no SMTP AUTH login: the message was not authenticated");
+        else if (in->reject_unknown_login)
             refuse(v, 0, "login %.*s is not a tenant of this relay",
                    (int) in->login.len, in->login.data);
         else
@@ -496,7 +494,7 @@ ta_decide(const ta_policy_input_t *in, ta_verdict_t *v)
         return;
     }
 
-    decide_message(in, &env, &from, have_from, monitor, v);
+    decide_message(in, &env, &from, from_why, monitor, v);
 
     /* Monitor mode still signs what it can sign aligned with From. */
     if (v->monitor && v->identity != NULL && v->from_domain[0] != '\0')

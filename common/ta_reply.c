@@ -2,12 +2,14 @@
  * NAME
  *	ta_reply 3
  * SUMMARY
- *	SMTP reply text and log line for a verdict
+ *	the texts of a verdict: SMTP reply, monitor header field, log line
  * DESCRIPTION
  *	See ta_reply.h. Reasons carry bytes that came from the client (login,
- *	local part); anything that could break a reply line or a log line
- *	(control characters, CR, LF) is written as '?', so a client cannot
- *	inject a line into its own reply or our log.
+ *	local part); anything that could break a reply line, a header field
+ *	or a log line (control characters, CR, LF) is written as '?'.
+ * STANDARDS
+ *	RFC 5321 4.2.1 (multi-line replies: every line carries the code),
+ *	RFC 2034 (enhanced codes), RFC 5322 2.2.3 (folding).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -15,7 +17,8 @@
 
 #include "ta_reply.h"
 
-#define FIRST_LINE "Access denied, sending domain %s does not meet the required authentication level"
+#define MONITOR_NAME "X-Tenantalign: monitor; would refuse: "
+#define FIELD_WIDTH  78
 
 typedef struct {
     char   *buf;
@@ -36,33 +39,24 @@ put_clean(out_t *o, const char *s, size_t n)
     o->buf[o->len] = '\0';
 }
 
-/* put - append trusted text (our own format strings) */
+/* put_n - append trusted bytes (our own texts) */
 static void
-put(out_t *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-put(out_t *o, const char *fmt, ...)
+put_n(out_t *o, const char *s, size_t n)
 {
-    va_list ap;
-    int     n;
-
     if (o->len + 1 >= o->size)
         return;
-    if (strchr(fmt, '%') == NULL) {     /* most calls: no formatting to do */
-        n = (int) strlen(fmt);
-        if ((size_t) n >= o->size - o->len)
-            n = (int) (o->size - o->len - 1);
-        memcpy(o->buf + o->len, fmt, (size_t) n);
-        o->len += (size_t) n;
-        o->buf[o->len] = '\0';
-        return;
-    }
-    va_start(ap, fmt);
-    n = vsnprintf(o->buf + o->len, o->size - o->len, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return;
-    o->len += (size_t) n < o->size - o->len ? (size_t) n : o->size - o->len - 1;
+    if (n >= o->size - o->len)
+        n = o->size - o->len - 1;
+    memcpy(o->buf + o->len, s, n);
+    o->len += n;
+    o->buf[o->len] = '\0';
+}
+
+/* put - append a trusted NUL-terminated text */
+static void
+put(out_t *o, const char *s)
+{
+    put_n(o, s, strlen(s));
 }
 
 /* put_domain - append a domain (ours: already validated, still cleaned) */
@@ -80,64 +74,181 @@ put_plan(out_t *o, const ta_verdict_t *v)
 
     for (i = 0; i < v->nsign; i++) {
         const ta_key_t *k = v->sign[i];
-        ta_str_t d = k->domain.len ? k->domain : v->identity->domain;
+        ta_str_t        d = ta_key_d(k, v->identity);
 
-        put(o, "%s d=", i ? "," : "");
+        put(o, i ? ", d=" : " d=");
         put_clean(o, d.data, d.len);
         put(o, " s=");
         put_clean(o, k->selector.data, k->selector.len);
-        put(o, " a=%s", k->alg == TA_ALG_ED25519_SHA256 ? "ed25519-sha256" : "rsa-sha256");
+        put(o, " a=");
+        put(o, ta_alg_name(k->alg));
     }
+}
+
+/* reason_clean - the reason, control bytes made '?', leading spaces gone */
+static size_t
+reason_clean(const ta_verdict_t *v, char *dst, size_t size)
+{
+    out_t       o = { dst, size, 0 };
+    const char *r = v->reason;
+    size_t      n = strnlen(v->reason, sizeof(v->reason));
+
+    while (n > 0 && *r == ' ') {
+        r++;
+        n--;
+    }
+    put_clean(&o, r, n);
+    return o.len;
+}
+
+/*
+ * fold - where the line that starts at s[0] ends so that it holds at most
+ * avail octets: at the last space that fits, else (one long word) at the
+ * next space. *next is where the following line starts (spaces skipped).
+ */
+static size_t
+fold(const char *s, size_t len, size_t avail, size_t *next)
+{
+    size_t end;
+
+    if (len <= avail) {
+        *next = len;
+        return len;
+    }
+    for (end = avail; end > 0 && s[end] != ' '; end--)
+        continue;
+    if (end == 0)
+        for (end = avail; end < len && s[end] != ' '; end++)
+            continue;
+    *next = end;
+    while (*next < len && s[*next] == ' ')
+        (*next)++;
+    while (end > 0 && s[end - 1] == ' ')
+        end--;
+    return end;
+}
+
+/* count_lines - how many lines fold() makes of text at width avail */
+static size_t
+count_lines(const char *s, size_t len, size_t avail)
+{
+    size_t pos = 0, next, lines = 0;
+
+    do {
+        (void) fold(s + pos, len - pos, avail, &next);
+        pos += next;
+        lines++;
+    } while (pos < len);
+    return lines;
+}
+
+/*
+ * balanced_width - the narrowest width that folds text into no more lines
+ * than the widest allowed one does: lines of even length, not a long line
+ * and an orphaned word
+ */
+static size_t
+balanced_width(const char *s, size_t len, size_t avail)
+{
+    size_t lines = count_lines(s, len, avail), w;
+
+    if (lines < 2)
+        return avail;
+    for (w = len / lines; w < avail; w++)
+        if (count_lines(s, len, w) <= lines)
+            return w;
+    return avail;
+}
+
+/* put_line - one reply line, in wire form (code) or local_scan form */
+static void
+put_line(out_t *o, const ta_verdict_t *v, const char *eol, int last,
+    const char *text, size_t n, size_t *last_off)
+{
+    if (eol == NULL) {                  /* local_scan: Exim writes the code */
+        if (o->len > 0)
+            put(o, "\n");
+    } else {
+        if (last && last_off)
+            *last_off = o->len;
+        put(o, v->code);
+        put(o, last ? " " : "-");
+    }
+    put(o, v->enhanced);
+    if (n > 0) {
+        put(o, " ");
+        put_n(o, text, n);
+    }
+    if (eol != NULL)
+        put(o, eol);
+}
+
+/* put_refusal - the lines of a rejection or tempfail, reason folded */
+static void
+put_refusal(out_t *o, const ta_verdict_t *v, const char *eol, size_t *last_off)
+{
+    char   text[sizeof(v->reason)], first[sizeof(v->subject_domain) + 96];
+    out_t  f = { first, sizeof(first), 0 };
+    size_t n, pos = 0, next, end, avail;
+
+    if (v->action == TA_REJECT && strcmp(v->enhanced, "5.7.515") == 0) {
+        put(&f, "Access denied, sending domain ");
+        put_domain(&f, v->subject_domain);
+        put(&f, " does not meet the required authentication level");
+        put_line(o, v, eol, 0, first, f.len, last_off);
+    }
+    n = reason_clean(v, text, sizeof(text));
+    /* "CODE-ENH " comes before each line's text */
+    avail = TA_REPLY_WIDTH - 5 - strlen(v->enhanced);
+    avail = balanced_width(text, n, avail);
+    do {
+        end = fold(text + pos, n - pos, avail, &next);
+        put_line(o, v, eol, pos + next >= n, text + pos, end, last_off);
+        pos += next;
+    } while (pos < n);
 }
 
 /* ta_reply_format - the whole SMTP reply for a verdict */
 size_t
-ta_reply_format(const ta_verdict_t *v, const char *eol, char *buf, size_t size)
+ta_reply_format(const ta_verdict_t *v, const char *eol, char *buf, size_t size,
+    size_t *last)
 {
     out_t o = { buf, size, 0 };
 
     if (size == 0)
         return 0;
     buf[0] = '\0';
-    switch (v->action) {
-    case TA_REJECT:
-        put(&o, "%s-%s ", v->code, v->enhanced);
-        put(&o, "Access denied, sending domain ");
-        put_domain(&o, v->subject_domain);
-        put(&o, " does not meet the required authentication level%s", eol);
-        put(&o, "%s %s ", v->code, v->enhanced);
-        put_clean(&o, v->reason, strnlen(v->reason, sizeof(v->reason)));
-        put(&o, "%s", eol);
-        break;
-    case TA_TEMPFAIL:
-        put(&o, "%s %s ", v->code, v->enhanced);
-        put_clean(&o, v->reason, strnlen(v->reason, sizeof(v->reason)));
-        put(&o, "%s", eol);
-        break;
-    case TA_ACCEPT:
-        put(&o, "%s %s ", v->code, v->enhanced);
-        if (v->monitor) {
-            put(&o, "accepted in monitor mode; would refuse: ");
-            put_clean(&o, v->reason, strnlen(v->reason, sizeof(v->reason)));
-            if (v->nsign)
-                put(&o, "; sign");
-        } else if (v->nsign) {
-            put(&o, "accepted; sign");
-        } else {
-            put(&o, "accepted; not signed");
-            if (v->reason[0]) {
-                put(&o, ": ");
-                put_clean(&o, v->reason, strnlen(v->reason, sizeof(v->reason)));
-            }
-        }
-        put_plan(&o, v);
-        put(&o, "%s", eol);
-        break;
+    if (last)
+        *last = 0;
+    if (v->action != TA_ACCEPT) {
+        put_refusal(&o, v, eol, last);
+        return o.len;
     }
+    /* acceptances are never sent as they are (the upstream's or the MTA's
+     * own 250 is): one line, for the command line tool and logs */
+    put(&o, v->code);
+    put(&o, " ");
+    put(&o, v->enhanced);
+    if (v->monitor) {
+        put(&o, " accepted in monitor mode; would refuse: ");
+        put_clean(&o, v->reason, strnlen(v->reason, sizeof(v->reason)));
+        if (v->nsign)
+            put(&o, "; sign");
+    } else if (v->nsign) {
+        put(&o, " accepted; sign");
+    } else {
+        put(&o, " accepted; not signed");
+        if (v->reason[0]) {
+            put(&o, ": ");
+            put_clean(&o, v->reason, strnlen(v->reason, sizeof(v->reason)));
+        }
+    }
+    put_plan(&o, v);
+    put(&o, eol);
     return o.len;
 }
 
-/* ta_reply_text - the reply without codes on the first line, for Exim */
+/* ta_reply_text - the reply's lines without codes, for Exim's local_scan */
 size_t
 ta_reply_text(const ta_verdict_t *v, char *buf, size_t size)
 {
@@ -146,21 +257,46 @@ ta_reply_text(const ta_verdict_t *v, char *buf, size_t size)
     if (size == 0)
         return 0;
     buf[0] = '\0';
-    if (v->action == TA_REJECT) {
-        put(&o, "%s Access denied, sending domain ", v->enhanced);
-        put_domain(&o, v->subject_domain);
-        put(&o, " does not meet the required authentication level\n%s ", v->enhanced);
-    } else {
-        put(&o, "%s ", v->enhanced);
-    }
-    put_clean(&o, v->reason, strnlen(v->reason, sizeof(v->reason)));
+    if (v->action == TA_ACCEPT)
+        return 0;
+    put_refusal(&o, v, NULL, NULL);
+    return o.len;
+}
+
+/* ta_monitor_field - the X-Tenantalign field of a monitored acceptance */
+size_t
+ta_monitor_field(const ta_verdict_t *v, const char *eol, char *buf, size_t size)
+{
+    out_t  o = { buf, size, 0 };
+    char   text[sizeof(v->reason)];
+    size_t n, pos = 0, next, end, avail = FIELD_WIDTH - (sizeof(MONITOR_NAME) - 1);
+
+    if (size == 0)
+        return 0;
+    buf[0] = '\0';
+    if (v->action != TA_ACCEPT || !v->monitor)
+        return 0;
+    put(&o, MONITOR_NAME);
+    n = reason_clean(v, text, sizeof(text));
+    /* folded before a space (RFC 5322 2.2.3); continuation lines start with it */
+    do {
+        end = fold(text + pos, n - pos, avail, &next);
+        if (pos > 0) {
+            put(&o, eol);
+            put(&o, " ");
+        }
+        put_n(&o, text + pos, end);
+        pos += next;
+        avail = FIELD_WIDTH - 1;
+    } while (pos < n);
+    put(&o, eol);
     return o.len;
 }
 
 /* ta_log_format - one key=value line describing a verdict */
 size_t
-ta_log_format(const ta_verdict_t *v, ta_str_t tenant, ta_str_t login, char *buf,
-    size_t size)
+ta_log_format(const ta_verdict_t *v, const char *stage, ta_str_t tenant,
+    ta_str_t login, char *buf, size_t size)
 {
     static const char *const verdicts[] = { "accept", "reject", "tempfail" };
     out_t o = { buf, size, 0 };
@@ -169,24 +305,31 @@ ta_log_format(const ta_verdict_t *v, ta_str_t tenant, ta_str_t login, char *buf,
     if (size == 0)
         return 0;
     buf[0] = '\0';
+    if (stage) {
+        put(&o, stage);
+        put(&o, " ");
+    }
     put(&o, "tenant=");
     if (tenant.len)
         put_clean(&o, tenant.data, tenant.len);
     else
         put(&o, "-");
     put(&o, " login=");
-    put_clean(&o, login.data, login.len);
+    if (login.len)
+        put_clean(&o, login.data, login.len);
+    else
+        put(&o, "-");
     put(&o, " from=");
     put_domain(&o, v->from_domain[0] ? v->from_domain : "-");
     put(&o, " envelope=");
     put_domain(&o, v->envelope_domain[0] ? v->envelope_domain : "-");
     put(&o, " verdict=");
-    put_clean(&o, verdicts[v->action], strlen(verdicts[v->action]));
+    put(&o, verdicts[v->action]);
     if (v->monitor)
         put(&o, "(monitor)");
     if (v->reason[0]) {
         put(&o, " reason=\"");
-        for (i = 0; v->reason[i] && i < sizeof(v->reason); i++)
+        for (i = 0; i < sizeof(v->reason) && v->reason[i]; i++)
             put_clean(&o, v->reason[i] == '"' ? "'" : &v->reason[i], 1);
         put(&o, "\"");
     }
@@ -194,18 +337,14 @@ ta_log_format(const ta_verdict_t *v, ta_str_t tenant, ta_str_t login, char *buf,
         put(&o, " new_sender=");
         put_clean(&o, v->new_sender, strnlen(v->new_sender, sizeof(v->new_sender)));
     }
-    if (v->nsign) {
-        put(&o, " signed=");
-        for (i = 0; i < v->nsign; i++) {
-            const ta_key_t *k = v->sign[i];
-            ta_str_t d = k->domain.len ? k->domain : v->identity->domain;
+    for (i = 0; i < v->nsign; i++) {
+        const ta_key_t *k = v->sign[i];
+        ta_str_t        d = ta_key_d(k, v->identity);
 
-            if (i)
-                put(&o, ",");
-            put_clean(&o, d.data, d.len);
-            put(&o, ":");
-            put_clean(&o, k->selector.data, k->selector.len);
-        }
+        put(&o, i ? "," : " signed=");
+        put_clean(&o, d.data, d.len);
+        put(&o, ":");
+        put_clean(&o, k->selector.data, k->selector.len);
     }
     return o.len;
 }

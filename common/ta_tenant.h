@@ -21,6 +21,9 @@
  *	local part of an address identity, which is kept as verified.
  *	Strings point into storage owned by whoever produced the record (the
  *	store's mapping, or the record's own allocation).
+ *
+ *	ta_key_d() is a key's effective d= (its own domain, else its
+ *	identity's); ta_alg_name() the algorithm's name in a DKIM a= tag.
  */
 #ifndef TA_TENANT_H
 #define TA_TENANT_H
@@ -79,5 +82,19 @@ typedef struct {
     size_t               nidentities;
     const ta_identity_t *identities;
 } ta_tenant_t;
+
+/* ta_key_d - the d= a key signs with */
+static inline ta_str_t
+ta_key_d(const ta_key_t *k, const ta_identity_t *id)
+{
+    return k->domain.len ? k->domain : id->domain;
+}
+
+/* ta_alg_name - the a= name of an algorithm */
+static inline const char *
+ta_alg_name(ta_dkim_alg_t alg)
+{
+    return alg == TA_ALG_ED25519_SHA256 ? "ed25519-sha256" : "rsa-sha256";
+}
 
 #endif

@@ -18,11 +18,22 @@
  *	                  DKIM-Signature fields at the very top, or rejects
  *	                  (550 5.7.515 + reason) or tempfails (451) it.
  *	tenantalign_mail  for acl_smtp_mail: the envelope check; yields ""
- *	                  to accept, or the reply text ("5.7.515 ..." or
- *	                  "4.7.0 ...") for the ACL to deny or defer with.
+ *	                  to accept, or the last line of the reply ("550
+ *	                  5.7.515 ..." or "451 4.7.0 ...") for the ACL's deny
+ *	                  or defer, having written the lines before it itself.
  *	tenantalign_data  for acl_smtp_data, for Exims without local_scan_path:
  *	                  the whole check and signing, body read from the spool
- *	                  -D file; yields "" or the reply text.
+ *	                  -D file; yields "" or the reply, as tenantalign_mail.
+ *	tenantalign_preload  for an option the daemon expands before it forks:
+ *	                  the process's one-time set-up (and the store's keys).
+ *
+ *	Replies from an ACL: Exim splits every ACL message line longer than 75
+ *	characters (string_split_message), so the first line of a refusal,
+ *	Microsoft's sentence, cannot pass through an ACL whole. The dlfuncs
+ *	write every line but the last with smtp_printf (in the same output
+ *	stream, just before the ACL's own reply), and yield the last line
+ *	with its codes, which Exim writes as it is (the core folds reasons
+ *	into lines short enough). The ACL's deny/defer must follow directly.
  *
  *	Configuration: one file, $TENANTALIGN_CONF or
  *	/etc/tenantalign/tenantalign.conf, "key = value" lines:
@@ -40,8 +51,6 @@
 #include <local_scan.h>
 
 #include <errno.h>
-#include <openssl/decoder.h>
-#include <openssl/evp.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,8 +58,6 @@
 #include <unistd.h>
 
 #include "ta_engine.h"
-#include "ta_orgdomain.h"
-#include "ta_reply.h"
 
 #define EXPORT __attribute__((visibility("default")))
 #define DEFAULT_CONF "/etc/tenantalign/tenantalign.conf"
@@ -155,6 +162,7 @@ engine_conf(ta_engine_conf_t *ec)
     ec->store_path = conf.store;
     ec->eol = TA_EOL_LF;            /* Exim's spool and header_list use LF */
     ec->mode = conf.mode;
+    ec->fault = conf.error;         /* every verdict tempfails naming it */
 }
 
 /* setup - configuration and engine, once per process */
@@ -169,12 +177,10 @@ setup(void)
     loaded = 1;
     read_conf();
     engine_conf(&ec);
-    if (ta_engine_open(&ec, &engine, err, sizeof(err)) != TA_OK) {
-        snprintf(conf.error, sizeof(conf.error), "%s", err);
-        engine = NULL;
-    } else if (err[0]) {
+    if (ta_engine_open(&ec, &engine, err, sizeof(err)) != TA_OK)
+        engine = NULL;      /* out of memory: every transaction tempfails */
+    if (err[0])
         log_write(0, LOG_MAIN, "tenantalign: %s", err);
-    }
 }
 
 /* policed - is this message one we check? */
@@ -204,26 +210,38 @@ envelope(void)
     return ta_str_cstr((const char *) sender_address);
 }
 
-/* exim_copy - a string in Exim's pool, valid after we return */
+/* exim_copy - a counted string in Exim's pool, valid after we return */
 static uschar *
-exim_copy(const char *s, size_t n)
+exim_copy(ta_str_t s)
 {
-    uschar *p = store_get((int) n + 1, GET_TAINTED);
+    uschar *p = store_get((int) s.len + 1, GET_TAINTED);
 
-    memcpy(p, s, n);
-    p[n] = '\0';
+    memcpy(p, s.data, s.len);
+    p[s.len] = '\0';
     return p;
 }
 
-/* config_verdict - our configuration is broken: tempfail, said why */
-static int
-config_broken(ta_verdict_t *v)
+/* log_effects - the decision's one log line */
+static void
+log_effects(const ta_effects_t *fx)
 {
-    if (conf.error[0] == '\0' && engine != NULL)
-        return 0;
-    memset(v, 0, sizeof(*v));
-    ta_verdict_tempfail(v, "tenantalign configuration: %s", conf.error[0] ? conf.error : "no engine");
-    return 1;
+    log_write(0, LOG_MAIN, "tenantalign: %.*s", (int) fx->log.len, fx->log.data);
+}
+
+/*
+ * acl_reply - the yield of a dlfunc for a refusal: every line but the last
+ * written now, the last (codes included, no line ending) for the ACL
+ */
+static uschar *
+acl_reply(const ta_effects_t *fx)
+{
+    ta_str_t last = ta_str(fx->reply.data + fx->reply_last, fx->reply.len - fx->reply_last);
+
+    if (fx->reply_last > 0 && smtp_input && !smtp_batched_input)
+        smtp_printf("%.*s", TRUE, (int) fx->reply_last, fx->reply.data);
+    while (last.len > 0 && (last.data[last.len - 1] == '\n' || last.data[last.len - 1] == '\r'))
+        last.len--;
+    return exim_copy(last);
 }
 
 /* header_section - the live header fields, LF-terminated, then the blank line */
@@ -253,118 +271,80 @@ header_section(size_t *len)
     return buf;
 }
 
-/* add_signatures - each DKIM-Signature field at the very top, in order */
+/* apply - what an accepted verdict asks for: header fields at the very top, the sender */
 static void
-add_signatures(ta_str_t sigs)
+apply(const ta_effects_t *fx)
 {
-    const char *start[TA_MAX_SIGN + 1], *p = sigs.data, *end = sigs.data + sigs.len;
-    int         n = 0, i;
+    size_t i;
 
-    /* split before each "DKIM-Signature:" at the start of a line */
-    while (p < end && n < TA_MAX_SIGN) {
-        start[n++] = p;
-        do {
-            const char *nl = memchr(p, '\n', (size_t) (end - p));
-            p = nl ? nl + 1 : end;
-        } while (p < end && (*p == ' ' || *p == '\t'));
-    }
-    start[n] = end;
     /* added at the top one by one, so the last goes in first */
-    for (i = n - 1; i >= 0; i--)
-        header_add_at_position(FALSE, NULL, FALSE, ' ', "%.*s", (int) (start[i + 1] - start[i]), start[i]);
+    for (i = fx->nfields; i-- > 0; )
+        header_add_at_position(FALSE, NULL, FALSE, ' ', "%.*s",
+                               (int) fx->field[i].len, fx->field[i].data);
+    if (fx->sender_changed)
+        sender_address = exim_copy(fx->sender);
 }
 
-/* log_txn - the one log line of a decision */
-static void
-log_txn(const ta_txn_t *t)
+/* check_message - the whole check of the current message; body from fd
+ * (positioned at the body). The effects are logged and, when accepted,
+ * applied; the caller frees *txn after using them. */
+static const ta_effects_t *
+check_message(int fd, ta_txn_t **txn)
 {
-    char line[1024];
+    ta_txn_t *t;
+    char     *hdr, buf[65536];
+    size_t    hlen = 0;
+    ssize_t   r = 0;
+    const ta_effects_t *fx;
 
-    ta_txn_log(t, line, sizeof(line));
-    log_write(0, LOG_MAIN, "tenantalign: %s", line);
-}
-
-/*
- * check_message - the whole check of the current message; body from fd
- * (positioned at the body). Returns the final verdict's action and fills
- * *text with the reply text for Exim, or NULL.
- */
-static ta_action_t
-check_message(int fd, uschar **text)
-{
-    static ta_verdict_t fail;
-    const ta_verdict_t *v;
-    ta_txn_t           *t;
-    ta_str_t            sigs;
-    char               *hdr, reply[1024], buf[65536];
-    size_t              hlen = 0;
-    ssize_t             r;
-    ta_action_t         action;
-
-    *text = NULL;
-    if (config_broken(&fail)) {
-        ta_reply_text(&fail, reply, sizeof(reply));
-        log_write(0, LOG_MAIN, "tenantalign: verdict=tempfail reason=\"%s\"", fail.reason);
-        *text = exim_copy(reply, strlen(reply));
-        return TA_TEMPFAIL;
-    }
-    t = ta_txn_new(engine, login(), envelope());
+    t = *txn = engine ? ta_txn_new(engine, login(), envelope(), TA_MAIL_PATH) : NULL;
     hdr = header_section(&hlen);
     if (hdr == NULL) {
-        v = ta_txn_header(NULL, "", 0);     /* out of memory: tempfail */
+        fx = ta_txn_fail(t, "out of memory");
     } else {
-        v = ta_txn_header(t, hdr, hlen);
+        if (ta_txn_header(t, hdr, hlen) == TA_ACCEPT) {
+            while ((r = read(fd, buf, sizeof(buf))) > 0)
+                ta_txn_body(t, buf, (size_t) r);
+        }
         free(hdr);
-    }
-    if (v->action == TA_ACCEPT && t != NULL) {
-        while ((r = read(fd, buf, sizeof(buf))) > 0)
-            ta_txn_body(t, buf, (size_t) r);
-        if (r < 0)
-            ta_verdict_tempfail((ta_verdict_t *) v, "cannot read the spooled body: %s", strerror(errno));
-        else
-            v = ta_txn_finish(t, &sigs);
-        if (v->action == TA_ACCEPT) {
-            if (sigs.len > 0)
-                add_signatures(sigs);
-            if (v->monitor)
-                header_add(' ', "X-Tenantalign: monitor; would refuse: %s\n", v->reason);
-            if (v->rewrite_sender)
-                sender_address = exim_copy(v->new_sender, strlen(v->new_sender));
+        if (r < 0) {
+            snprintf(buf, sizeof(buf), "cannot read the spooled body: %s", strerror(errno));
+            fx = ta_txn_fail(t, buf);
+        } else {
+            fx = ta_txn_finish(t);
         }
     }
-    log_txn(t);
-    action = v->action;
-    if (action != TA_ACCEPT) {
-        ta_reply_text(v, reply, sizeof(reply));
-        *text = exim_copy(reply, strlen(reply));
-    }
-    ta_txn_free(t);
-    return action;
+    if (fx->action == TA_ACCEPT)
+        apply(fx);
+    log_effects(fx);
+    return fx;
 }
 
 /* local_scan - Exim's hook after DATA */
 int
 local_scan(int fd, uschar **return_text)
 {
+    const ta_effects_t *fx;
+    ta_txn_t           *t;
+    int                 rc;
+
     setup();
     if (!policed())
         return LOCAL_SCAN_ACCEPT;
-    switch (check_message(fd, return_text)) {
-    case TA_ACCEPT:
-        return LOCAL_SCAN_ACCEPT;
-    case TA_REJECT:
-        return LOCAL_SCAN_REJECT;
-    default:
-        return LOCAL_SCAN_TEMPREJECT;
-    }
+    fx = check_message(fd, &t);
+    rc = fx->action == TA_ACCEPT ? LOCAL_SCAN_ACCEPT
+       : fx->action == TA_REJECT ? LOCAL_SCAN_REJECT : LOCAL_SCAN_TEMPREJECT;
+    if (rc != LOCAL_SCAN_ACCEPT)
+        *return_text = exim_copy(fx->reply_text);
+    ta_txn_free(t);
+    return rc;
 }
 
-/* tenantalign_mail - dlfunc for acl_smtp_mail: "" or the reply text */
+/* tenantalign_mail - dlfunc for acl_smtp_mail: "" or the reply's last line */
 int
 tenantalign_mail(uschar **yield, int argc, uschar *argv[])
 {
-    ta_verdict_t v;
-    char         reply[1024], line[1024];
+    ta_mail_t *m;
 
     (void) argc;
     (void) argv;
@@ -372,14 +352,14 @@ tenantalign_mail(uschar **yield, int argc, uschar *argv[])
     *yield = US "";
     if (!policed())
         return OK;
-    if (!config_broken(&v))
-        ta_engine_mail(engine, login(), envelope(), &v);
-    if (v.action == TA_ACCEPT)
+    m = store_get((int) sizeof(*m), GET_UNTAINTED);
+    if (engine == NULL)
+        return FAIL;    /* out of memory: the expansion fails, Exim says 451 */
+    ta_engine_mail(engine, login(), envelope(), TA_MAIL_PATH, m);
+    if (m->fx.action == TA_ACCEPT)
         return OK;
-    ta_log_format(&v, ta_str("", 0), login(), line, sizeof(line));
-    log_write(0, LOG_MAIN, "tenantalign: at MAIL FROM: %s", line);
-    ta_reply_text(&v, reply, sizeof(reply));
-    *yield = exim_copy(reply, strlen(reply));
+    log_effects(&m->fx);
+    *yield = acl_reply(&m->fx);
     return OK;
 }
 
@@ -414,9 +394,9 @@ spool_data_fd(void)
 int
 tenantalign_data(uschar **yield, int argc, uschar *argv[])
 {
-    uschar     *text = NULL;
-    ta_action_t a;
-    int         fd;
+    const ta_effects_t *fx;
+    ta_txn_t           *t;
+    int                 fd;
 
     (void) argc;
     (void) argv;
@@ -426,34 +406,17 @@ tenantalign_data(uschar **yield, int argc, uschar *argv[])
         return OK;
     fd = spool_data_fd();
     if (fd < 0) {
-        log_write(0, LOG_MAIN, "tenantalign: verdict=tempfail reason=\"spool data file not found\"");
-        *yield = US "4.7.0 tenantalign cannot read the message from the spool";
-        return OK;
+        t = engine ? ta_txn_new(engine, login(), envelope(), TA_MAIL_PATH) : NULL;
+        fx = ta_txn_fail(t, "cannot read the message from the spool");
+        log_effects(fx);
+    } else {
+        fx = check_message(fd, &t);
+        close(fd);
     }
-    a = check_message(fd, &text);
-    close(fd);
-    if (a != TA_ACCEPT && text != NULL)
-        *yield = text;
+    if (fx->action != TA_ACCEPT)
+        *yield = acl_reply(fx);
+    ta_txn_free(t);
     return OK;
-}
-
-
-/* warm_sign - generate a throwaway key of a type and sign once with it */
-static void
-warm_sign(const char *type, size_t bits)
-{
-    EVP_PKEY      *k;
-    EVP_MD_CTX    *ctx;
-    unsigned char  sig[512];
-    size_t         len = sizeof(sig);
-
-    k = bits ? EVP_PKEY_Q_keygen(NULL, NULL, type, bits) : EVP_PKEY_Q_keygen(NULL, NULL, type);
-    ctx = EVP_MD_CTX_new();
-    if (k != NULL && ctx != NULL
-        && EVP_DigestSignInit(ctx, NULL, bits ? EVP_sha256() : NULL, NULL, k) == 1)
-        (void) EVP_DigestSign(ctx, sig, &len, (const unsigned char *) "warm", 4);
-    EVP_MD_CTX_free(ctx);
-    EVP_PKEY_free(k);
 }
 
 /* warm_keys - the store's keys parsed here, through an engine of its own that
@@ -477,40 +440,23 @@ warm_keys(void)
 
 /*
  * tenantalign_preload - dlfunc for an option the daemon expands before it
- * forks for a connection (smtp_accept_max_per_host): loads this plugin,
- * OpenSSL and the Public Suffix List once, in the daemon, and warms
- * OpenSSL's key decoders, so that each connection's process starts with
- * them instead of paying for them. Yields its argument (or "0"). With a
- * second argument "keys", also parses the store's active signing keys (up
- * to the key cache's 256) there, so that a connection starts with its
- * tenant's keys parsed; a key file replaced later is noticed (stat) and
- * parsed again by the connection that uses it. The store itself stays lazy.
+ * forks for a connection (smtp_accept_max_per_host): the process's
+ * one-time set-up (ta_engine_preload) done once, in the daemon, so that
+ * each connection's process starts with it. Yields its argument (or
+ * "0"). With a second argument "keys", also parses the store's active
+ * signing keys there; a key file replaced later is noticed (stat) and
+ * parsed again by the connection that uses it. The store stays lazy.
  */
 int
 tenantalign_preload(uschar **yield, int argc, uschar *argv[])
 {
-    static int        done;
-    OSSL_DECODER_CTX *dctx;
-    EVP_PKEY         *pkey = NULL;
-    EVP_MD           *md;
+    static int done;
 
     *yield = argc > 0 && argv[0] ? argv[0] : US "0";
     if (done)
         return OK;
     done = 1;
-    (void) ta_psl_ready();
-    dctx = OSSL_DECODER_CTX_new_for_pkey(&pkey, "PEM", NULL, "RSA",
-                                         OSSL_KEYMGMT_SELECT_KEYPAIR, NULL, NULL);
-    OSSL_DECODER_CTX_free(dctx);
-    dctx = OSSL_DECODER_CTX_new_for_pkey(&pkey, "PEM", NULL, "ED25519",
-                                         OSSL_KEYMGMT_SELECT_KEYPAIR, NULL, NULL);
-    OSSL_DECODER_CTX_free(dctx);
-    md = EVP_MD_fetch(NULL, "SHA256", NULL);
-    EVP_MD_free(md);
-    /* one throwaway signature per algorithm: the signing paths' first-use
-     * set-up happens here, once, not in every connection */
-    warm_sign("ED25519", 0);
-    warm_sign("RSA", 1024);
+    ta_engine_preload();
     if (argc > 1 && argv[1] && strcmp(CS argv[1], "keys") == 0)
         warm_keys();
     return OK;

@@ -51,8 +51,7 @@
  * A worker keeps the 64 KB buffers of finished transactions for the next
  * ones, up to NGX_MAIL_TA_SPARE of them (2 MB): freed, they let malloc
  * hand the top of the heap back to the kernel, and the next messages took
- * page faults to get it again (measured at concurrency 8 with 2 KB
- * messages: 2-5 faults and about 40 us of system time per message).
+ * page faults to get it again (bench/RESULTS.md has the figures).
  * Only the event loop allocates and frees them.
  */
 
@@ -90,13 +89,10 @@ ngx_mail_tenantalign_msg_free(ngx_mail_ta_ctx_t *ctx)
 
     ta_txn_free(ctx->txn);
     ctx->txn = NULL;
-    ctx->eoh = 2;           /* the message starts as if after a CRLF */
-    ctx->fault = NULL;
+    ctx->fx = NULL;
+    ctx->header_done = 0;
+    ctx->fault = 0;
     ctx->decided = 0;
-
-    free(ctx->prefix);
-    ctx->prefix = NULL;
-    ctx->prefix_len = 0;
     ctx->sending = 0;
     ctx->bdat = 0;
 }
@@ -296,8 +292,7 @@ ngx_mail_tenantalign_spill(ngx_mail_ta_ctx_t *ctx, u_char *p, size_t n)
 ngx_int_t
 ngx_mail_tenantalign_content(ngx_mail_ta_ctx_t *ctx, u_char *p, size_t n)
 {
-    size_t         i, from;
-    static u_char  eoh[] = CRLF CRLF;
+    size_t  from, at;
 
     if (ctx->decided || ctx->fault || n == 0) {
         return NGX_OK;
@@ -305,9 +300,10 @@ ngx_mail_tenantalign_content(ngx_mail_ta_ctx_t *ctx, u_char *p, size_t n)
 
     ctx->last = p[n - 1];
 
-    if (ctx->txn == NULL) {
+    if (!ctx->header_done) {
 
-        /* the header section stays in memory, whatever its size */
+        /* the header section stays in memory, whatever its size; the
+         * core says where it ends */
 
         from = ctx->msg_len;
 
@@ -315,16 +311,10 @@ ngx_mail_tenantalign_content(ngx_mail_ta_ctx_t *ctx, u_char *p, size_t n)
             return NGX_ERROR;
         }
 
-        for (i = from; i < ctx->msg_len; i++) {
-            if (ctx->msg[i] == eoh[ctx->eoh]) {
-                if (++ctx->eoh == 4) {
-                    ngx_mail_tenantalign_header(ctx, i + 1);
-                    break;
-                }
+        at = ta_txn_header_end(ctx->txn, (char *) p, n);
 
-            } else {
-                ctx->eoh = (ctx->msg[i] == CR);
-            }
+        if (at != TA_EOH_NONE) {
+            ngx_mail_tenantalign_header(ctx, from + at);
         }
 
         return NGX_OK;
@@ -350,7 +340,7 @@ ngx_mail_tenantalign_content(ngx_mail_ta_ctx_t *ctx, u_char *p, size_t n)
     }
 
     if (ngx_mail_tenantalign_spill(ctx, p, n) != NGX_OK) {
-        ctx->fault = NGX_MAIL_TA_TEMP_FAULT;
+        ctx->fault = 1;
     }
 
     return NGX_OK;

@@ -20,13 +20,18 @@
  *	phase has begun: the module then takes the session over - its own
  *	read and write handlers on both connections, nginx's recv functions
  *	blocked - and speaks SMTP itself between client and upstream: MAIL
- *	FROM checked at once, DATA answered locally, the message received
+ *	FROM checked at once (and rebuilt by the core: the client's raw line
+ *	never goes up), DATA answered locally, the message received
  *	(strictly: only CRLF.CRLF ends it), decided and signed by the
- *	tenantalign core, then relayed with DATA, or refused with a hidden
- *	RSET upstream. Replies keep their order through a queue of reply
- *	slots, so pipelining works.
+ *	tenantalign core, then relayed - with the envelope replayed when the
+ *	core changed the sender - or refused with a hidden RSET upstream.
+ *	Replies keep their order through a queue of reply slots, so
+ *	pipelining works.
  *
- *	All policy is in common/ (ta_engine, ta_smtp_stream).
+ *	The module only drives I/O and nginx state. It enters the core
+ *	through ta_engine.h alone, and applies the effects the core returns
+ *	(header fields, sender, reply, log line) without computing any of
+ *	its own; SMTP framing and parsing are the core's ta_smtp functions.
  *
  *	This file holds the directives, the server configuration (its merge
  *	puts the wrappers on the per-server copy of the SMTP protocol), the
@@ -293,9 +298,10 @@ extern ngx_module_t  ngx_mail_module;      /* not in ngx_mail.h */
 
 
 /*
- * a new worker opens its engines and parses the stores' active keys (as
- * many as the key cache holds) before its first session, which would
- * otherwise pay for OpenSSL's first use and the key parsing
+ * a new worker does the core's one-time set-up, opens its engines and
+ * parses the stores' active keys (as many as the key cache holds) before
+ * its first session, which would otherwise pay for OpenSSL's first use
+ * and the key parsing
  */
 
 static ngx_int_t
@@ -322,6 +328,8 @@ ngx_mail_tenantalign_init_process(ngx_cycle_t *cycle)
         if (tcf->mode == NGX_MAIL_TA_OFF || tcf->engine) {
             continue;
         }
+
+        ta_engine_preload();        /* once per process */
 
         if (ngx_mail_tenantalign_engine(tcf, cycle->log) != NGX_OK) {
             continue;       /* sessions retry, and tempfail meanwhile */
@@ -399,5 +407,5 @@ ngx_mail_tenantalign_engine_close(void *data)
     ta_engine_close(tcf->engine);
     tcf->engine = NULL;
 
-    ta_keys_flush();        /* the cache is the process's, in our .so */
+    ta_engine_exit();       /* the key cache is the process's, in our .so */
 }

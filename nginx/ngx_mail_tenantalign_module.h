@@ -12,7 +12,6 @@
  *	ngx_mail_ta_slot_t               a reply slot (type, command, text)
  *	ngx_mail_ta_out_t                an output queue
  *	ngx_mail_tenantalign_local_str(ctx, "literal reply" CRLF)
- *	NGX_MAIL_TA_TEMP_FAULT           the reply when the temp file fails
  *
  *	extern ngx_module_t  ngx_mail_tenantalign_module;
  * DESCRIPTION
@@ -47,9 +46,6 @@
 #endif
 
 #include "ta_engine.h"
-#include "ta_keys.h"
-#include "ta_reply.h"
-#include "ta_smtp_stream.h"
 
 
 #define NGX_MAIL_TA_OFF      0
@@ -89,7 +85,8 @@ typedef enum {
     slot_hidden,            /* the reply to our own command: swallowed */
     slot_data_gate,         /* 354 or 554, once earlier replies are in */
     slot_up_data,           /* our DATA upstream: 354 sends the message */
-    slot_final              /* the upstream's reply to the message */
+    slot_final,             /* the upstream's reply to the message */
+    slot_replay             /* the envelope replayed with a new sender */
 } ngx_mail_ta_slot_type_e;
 
 
@@ -110,6 +107,7 @@ typedef struct {
     ngx_uint_t                  done;
     ngx_str_t                   text;
     u_char                     *mem;            /* text's allocation */
+    ngx_str_t                   line;           /* an RCPT command, kept for a replay */
 } ngx_mail_ta_slot_t;
 
 
@@ -136,16 +134,16 @@ typedef struct {
     unsigned                    mail_ok:1;
     unsigned                    closing:1;
     unsigned                    up_chunking:1;  /* the upstream offers CHUNKING */
+    unsigned                    up_pipelining:1;
 
     ngx_uint_t                  rcpts;
-    ngx_str_t                   mail_from;
+    ngx_str_t                   mail_arg;       /* the accepted MAIL's argument */
+    ngx_mail_ta_out_t           rcpt_lines;     /* the accepted RCPT commands */
     ngx_msec_t                  upstream_active;  /* last command sent up */
 
     ta_smtp_stream_t           *stream;
     ngx_buf_t                  *in;             /* from the client */
     ngx_buf_t                  *up_in;          /* from the upstream */
-    ngx_str_t                   reply;          /* upstream reply being read */
-    size_t                      reply_cap;
 
     ngx_mail_ta_out_t           cl_out;         /* to the client */
     ngx_mail_ta_out_t           up_out;         /* to the upstream */
@@ -170,15 +168,18 @@ typedef struct {
     unsigned                    spilling:1;
     u_char                      last;           /* the last octet */
 
-    ta_txn_t                   *txn;
+    ta_txn_t                   *txn;            /* from the 354 on */
+    const ta_effects_t         *fx;             /* its effects, once accepted */
     ngx_thread_task_t          *task;           /* signing, reused */
     unsigned                    signing:1;      /* txn is the thread's */
-    ngx_uint_t                  eoh;            /* CRLF CRLF matched so far */
-    const char                 *fault;          /* ours: 451 at the end */
+    unsigned                    header_done:1;  /* the core has the header */
+    unsigned                    fault:1;        /* the temp file failed */
     unsigned                    decided:1;      /* refused at the header */
 
-    u_char                     *prefix;         /* signatures, awaiting 354 */
-    size_t                      prefix_len;
+    ngx_mail_ta_out_t           replay;         /* RSET, MAIL, RCPTs */
+    ngx_uint_t                  replaying;      /* replies still due */
+    unsigned                    replay_failed:1;
+
     off_t                       send_pos;       /* message octets sent up */
     unsigned                    sending:1;
     unsigned                    send_bol:1;     /* send_pos starts a line */
@@ -187,10 +188,6 @@ typedef struct {
     ngx_mail_ta_slot_t          slots[NGX_MAIL_TA_SLOTS];
     ngx_uint_t                  head, count;
 } ngx_mail_ta_ctx_t;
-
-
-#define NGX_MAIL_TA_TEMP_FAULT                                               \
-    "451 4.3.0 tenantalign: cannot write the temporary file" CRLF
 
 
 #define ngx_mail_tenantalign_local_str(ctx, text)                            \
@@ -216,11 +213,15 @@ ngx_int_t ngx_mail_tenantalign_probe(ngx_mail_session_t *s,
     ngx_mail_ta_ctx_t *ctx);
 void ngx_mail_tenantalign_process(ngx_mail_ta_ctx_t *ctx);
 void ngx_mail_tenantalign_upstream_reply(ngx_mail_ta_ctx_t *ctx,
-    ngx_str_t *text);
+    ngx_str_t *text, ngx_uint_t code);
 
 /* ngx_mail_tenantalign_txn.c */
 void ngx_mail_tenantalign_reset(ngx_mail_ta_ctx_t *ctx);
+ngx_int_t ngx_mail_tenantalign_start(ngx_mail_ta_ctx_t *ctx);
 void ngx_mail_tenantalign_header(ngx_mail_ta_ctx_t *ctx, size_t hlen);
+void ngx_mail_tenantalign_replay(ngx_mail_ta_ctx_t *ctx);
+void ngx_mail_tenantalign_replayed(ngx_mail_ta_ctx_t *ctx, ngx_str_t *text,
+    ngx_uint_t code);
 ngx_int_t ngx_mail_tenantalign_start_sending(ngx_mail_ta_ctx_t *ctx);
 void ngx_mail_tenantalign_message(ngx_mail_ta_ctx_t *ctx, ngx_uint_t too_big);
 
@@ -245,6 +246,8 @@ ngx_mail_ta_slot_t *ngx_mail_tenantalign_slot(ngx_mail_ta_ctx_t *ctx,
     ngx_uint_t type, ngx_uint_t cmd);
 ngx_int_t ngx_mail_tenantalign_slot_text(ngx_mail_ta_ctx_t *ctx,
     ngx_mail_ta_slot_t *slot, u_char *text, size_t len);
+ngx_int_t ngx_mail_tenantalign_slot_line(ngx_mail_ta_ctx_t *ctx,
+    ngx_mail_ta_slot_t *slot, ngx_str_t *line);
 ngx_int_t ngx_mail_tenantalign_local(ngx_mail_ta_ctx_t *ctx, const char *text,
     size_t len);
 ngx_int_t ngx_mail_tenantalign_write(ngx_connection_t *c, ngx_send_pt send,

@@ -11,6 +11,8 @@
  *	    ngx_uint_t type, ngx_uint_t cmd);
  *	ngx_int_t ngx_mail_tenantalign_slot_text(ngx_mail_ta_ctx_t *ctx,
  *	    ngx_mail_ta_slot_t *slot, u_char *text, size_t len);
+ *	ngx_int_t ngx_mail_tenantalign_slot_line(ngx_mail_ta_ctx_t *ctx,
+ *	    ngx_mail_ta_slot_t *slot, ngx_str_t *line);
  *	ngx_int_t ngx_mail_tenantalign_local(ngx_mail_ta_ctx_t *ctx,
  *	    const char *text, size_t len);
  *	ngx_int_t ngx_mail_tenantalign_to_client(ngx_mail_ta_ctx_t *ctx,
@@ -26,7 +28,8 @@
  *	Every command the client sends gets a reply slot, in order:
  *	ngx_mail_tenantalign_slot() queues one (NULL when
  *	NGX_MAIL_TA_SLOTS are outstanding), ngx_mail_tenantalign_slot_text()
- *	gives it its text, ngx_mail_tenantalign_local() queues a reply the
+ *	gives it its text, ngx_mail_tenantalign_slot_line() keeps the command
+ *	it answers (with CRLF), ngx_mail_tenantalign_local() queues a reply the
  *	module makes itself. ngx_mail_tenantalign_to_client() and
  *	ngx_mail_tenantalign_to_upstream() append to the output queues,
  *	ngx_mail_tenantalign_append() to any growing buffer;
@@ -137,6 +140,31 @@ ngx_mail_tenantalign_slot_text(ngx_mail_ta_ctx_t *ctx,
 }
 
 
+/* the command a slot answers, kept until its reply (an RCPT, for a replay) */
+
+ngx_int_t
+ngx_mail_tenantalign_slot_line(ngx_mail_ta_ctx_t *ctx,
+    ngx_mail_ta_slot_t *slot, ngx_str_t *line)
+{
+    u_char  *p;
+
+    p = ngx_alloc(line->len + 2, ctx->session->connection->log);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(p, line->data, line->len);
+    p[line->len] = CR;
+    p[line->len + 1] = LF;
+
+    ngx_free(slot->line.data);
+    slot->line.data = p;
+    slot->line.len = line->len + 2;
+
+    return NGX_OK;
+}
+
+
 ngx_int_t
 ngx_mail_tenantalign_local(ngx_mail_ta_ctx_t *ctx, const char *text,
     size_t len)
@@ -204,6 +232,7 @@ ngx_mail_tenantalign_flush(ngx_mail_ta_ctx_t *ctx)
                 ta_smtp_start_data(ctx->stream);
                 ctx->in_message = 1;
                 ngx_mail_tenantalign_msg_free(ctx);
+                (void) ngx_mail_tenantalign_start(ctx);
 
             } else {
                 ngx_str_set(&slot->text,

@@ -249,19 +249,22 @@ ngx_mail_tenantalign_cleanup(void *data)
 
     for (i = 0; i < ctx->count; i++) {
         ngx_free(ctx->slots[(ctx->head + i) % NGX_MAIL_TA_SLOTS].mem);
+        ngx_free(ctx->slots[(ctx->head + i) % NGX_MAIL_TA_SLOTS].line.data);
     }
 
     ctx->count = 0;
 
     free(ctx->cl_out.data);
     free(ctx->up_out.data);
-    free(ctx->reply.data);
-    ngx_free(ctx->mail_from.data);
+    free(ctx->rcpt_lines.data);
+    free(ctx->replay.data);
+    ngx_free(ctx->mail_arg.data);
 
     ctx->cl_out.data = NULL;
     ctx->up_out.data = NULL;
-    ctx->reply.data = NULL;
-    ctx->mail_from.data = NULL;
+    ctx->rcpt_lines.data = NULL;
+    ctx->replay.data = NULL;
+    ctx->mail_arg.data = NULL;
 }
 
 
@@ -416,9 +419,13 @@ ngx_mail_tenantalign_client_write_body(ngx_event_t *ev)
 static void
 ngx_mail_tenantalign_upstream_read_body(ngx_event_t *ev)
 {
+    int                  rc;
+    size_t               len;
     ssize_t              n;
-    u_char              *p, *nl, *start;
+    u_char              *start;
+    unsigned             code;
     ngx_str_t            text;
+    const char          *why;
     ngx_connection_t    *u;
     ngx_mail_session_t  *s;
     ngx_mail_ta_ctx_t   *ctx;
@@ -479,32 +486,34 @@ ngx_mail_tenantalign_upstream_read_body(ngx_event_t *ev)
 
         ctx->up_in->last += n;
 
-        /* complete replies: lines up to one with a space after the code */
+        /* complete replies, framed by the core */
 
-        p = ctx->up_in->pos;
-        start = p;
+        start = ctx->up_in->pos;
 
-        while ((nl = ngx_strlchr(p, ctx->up_in->last, LF)) != NULL) {
-            if (nl - p < 4) {
+        for ( ;; ) {
+            rc = ta_smtp_reply_scan((char *) start, ctx->up_in->last - start,
+                                    &len, &code, &why);
+            if (rc == 0) {
+                break;
+            }
+
+            if (rc < 0) {
                 ngx_log_error(NGX_LOG_ERR, u->log, 0,
-                              "tenantalign: malformed upstream reply");
+                              "tenantalign: malformed upstream reply: %s",
+                              why);
                 ngx_mail_tenantalign_close(ctx);
                 return;
             }
 
-            if (p[3] != '-') {
-                text.data = start;
-                text.len = nl + 1 - start;
-                ngx_mail_tenantalign_upstream_reply(ctx, &text);
+            text.data = start;
+            text.len = len;
+            ngx_mail_tenantalign_upstream_reply(ctx, &text, code);
 
-                if (ctx->closing) {
-                    return;
-                }
-
-                start = nl + 1;
+            if (ctx->closing) {
+                return;
             }
 
-            p = nl + 1;
+            start += len;
         }
 
         n = ctx->up_in->last - start;

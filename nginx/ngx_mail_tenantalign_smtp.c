@@ -11,21 +11,26 @@
  *	    ngx_mail_ta_ctx_t *ctx);
  *	void ngx_mail_tenantalign_process(ngx_mail_ta_ctx_t *ctx);
  *	void ngx_mail_tenantalign_upstream_reply(ngx_mail_ta_ctx_t *ctx,
- *	    ngx_str_t *text);
+ *	    ngx_str_t *text, ngx_uint_t code);
  * DESCRIPTION
  *	ngx_mail_tenantalign_probe() sends the hidden EHLO that asks whether
- *	the upstream offers CHUNKING (tenantalign_upstream_bdat auto).
+ *	the upstream offers CHUNKING and PIPELINING (tenantalign_upstream_bdat
+ *	auto).
  *
  *	ngx_mail_tenantalign_process() runs the client's bytes through the
- *	core's SMTP stream: commands are refused (STARTTLS, AUTH, XCLIENT,
- *	XFORWARD, BDAT), answered locally (DATA, a refused MAIL FROM) or
- *	relayed with a reply slot; content goes to the message buffer; the
- *	final dot to the transaction.
+ *	core's SMTP stream; each command line is classified by the core
+ *	(ta_smtp_verb): what a tenant may not use after AUTH gets the core's
+ *	refusal, DATA is answered locally, MAIL goes to the core's check
+ *	(ta_engine_mail), which gives the refusal or the rebuilt command to
+ *	forward; RCPT and the rest are relayed with a reply slot (an RCPT's
+ *	line kept for a replay); content goes to the message buffer, the final
+ *	dot to the transaction.
  *
  *	ngx_mail_tenantalign_upstream_reply() gives one complete upstream
- *	reply to the first slot waiting for one: swallowed for the module's
- *	own commands, the 354 to its DATA starts the message, an EHLO reply
- *	is filtered to the capabilities a tenant may use after AUTH.
+ *	reply (framed by the core, ta_smtp_reply_scan) to the first slot
+ *	waiting for one: swallowed for the module's own commands, counted for
+ *	a replay, the 354 to its DATA starts the message, an EHLO reply is
+ *	filtered by the core to the capabilities a tenant may use after AUTH.
  * STANDARDS
  *	RFC 5321; RFC 2920 (the hidden EHLO ends a pipelined group); RFC 3030
  *	(CHUNKING is not offered to the client).
@@ -72,116 +77,85 @@ ngx_mail_tenantalign_probe(ngx_mail_session_t *s, ngx_mail_ta_ctx_t *ctx)
 }
 
 
-/* whether an EHLO reply lists CHUNKING */
+/* the upstream's capabilities, from an EHLO reply */
 
-static ngx_uint_t
-ngx_mail_tenantalign_offers_chunking(ngx_str_t *text)
+static void
+ngx_mail_tenantalign_capabilities(ngx_mail_ta_ctx_t *ctx, ngx_str_t *text)
 {
-    u_char  *p, *end, *nl;
+    ctx->up_chunking = ta_smtp_ehlo_offers((char *) text->data, text->len,
+                                           "CHUNKING");
+    ctx->up_pipelining = ta_smtp_ehlo_offers((char *) text->data, text->len,
+                                             "PIPELINING");
+}
 
-    p = text->data;
-    end = text->data + text->len;
 
-    for ( /* void */ ; p < end; p = nl) {
-        nl = ngx_strlchr(p, end, LF);
-        nl = nl ? nl + 1 : end;
+/* MAIL: the core checks the sender and rebuilds the command that goes up */
 
-        if (nl - p >= 4 + 8
-            && ngx_strncasecmp(p + 4, (u_char *) "CHUNKING", 8) == 0
-            && (nl - p == 4 + 8 || p[12] == CR || p[12] == LF
-                || p[12] == ' '))
+static void
+ngx_mail_tenantalign_mail(ngx_mail_ta_ctx_t *ctx, ta_str_t arg)
+{
+    ta_mail_t            m;
+    ngx_mail_session_t  *s;
+    ngx_mail_ta_slot_t  *slot;
+
+    s = ctx->session;
+
+    ta_engine_mail(ctx->conf->engine,
+                   ta_str((char *) s->login.data, s->login.len), arg,
+                   TA_MAIL_ARG, &m);
+
+    if (m.fx.action != TA_ACCEPT) {
+        ngx_log_error(NGX_LOG_NOTICE, s->connection->log, 0,
+                      "tenantalign: %*s", m.fx.log.len, m.fx.log.data);
+
+        if (ngx_mail_tenantalign_local(ctx, m.fx.reply.data, m.fx.reply.len)
+            != NGX_OK)
         {
-            return 1;
+            ngx_mail_tenantalign_close(ctx);
         }
+
+        return;
     }
 
-    return 0;
-}
+    ngx_free(ctx->mail_arg.data);
+    ctx->mail_arg.data = ngx_alloc(arg.len + 1, s->connection->log);
+    slot = ngx_mail_tenantalign_slot(ctx, slot_relay, cmd_mail);
 
-
-static ngx_uint_t
-ngx_mail_tenantalign_verb(ngx_str_t *line, const char *verb)
-{
-    size_t  n = ngx_strlen(verb);
-
-    return line->len >= n
-           && ngx_strncasecmp(line->data, (u_char *) verb, n) == 0
-           && (line->len == n || line->data[n] == ' '
-               || line->data[n] == ':');
-}
-
-
-/* the reverse-path of "MAIL FROM:<a@b> PARAMS", as the client wrote it */
-
-static ngx_str_t
-ngx_mail_tenantalign_reverse_path(ngx_str_t *line)
-{
-    u_char     *p, *end, *q;
-    ngx_str_t   path = ngx_null_string;
-
-    p = line->data + 4;
-    end = line->data + line->len;
-
-    while (p < end && *p == ' ') {
-        p++;
+    if (ctx->mail_arg.data == NULL
+        || slot == NULL
+        || ngx_mail_tenantalign_to_upstream(ctx, (u_char *) m.command.data,
+                                            m.command.len)
+           != NGX_OK)
+    {
+        ngx_mail_tenantalign_close(ctx);
+        return;
     }
 
-    if (end - p < 5 || ngx_strncasecmp(p, (u_char *) "FROM:", 5) != 0) {
-        return path;
-    }
-
-    p += 5;
-
-    while (p < end && *p == ' ') {
-        p++;
-    }
-
-    if (p < end && *p == '<') {
-        q = ngx_strlchr(p, end, '>');
-        end = q ? q + 1 : end;
-
-    } else {
-        q = ngx_strlchr(p, end, ' ');
-        end = q ? q : end;
-    }
-
-    path.data = p;
-    path.len = end - p;
-
-    return path;
+    ngx_memcpy(ctx->mail_arg.data, arg.data, arg.len);
+    ctx->mail_arg.len = arg.len;
 }
 
 
 static void
 ngx_mail_tenantalign_command(ngx_mail_ta_ctx_t *ctx, ngx_str_t *line)
 {
-    char                 reply[1024];
-    size_t               n;
-    ngx_str_t            path, login;
-    ta_verdict_t         v;
-    ngx_mail_session_t  *s;
-    ngx_mail_ta_slot_t  *slot;
+    ta_str_t             arg;
+    const char          *refusal;
     ngx_uint_t           cmd;
+    ta_smtp_verb_t       verb;
+    ngx_mail_ta_slot_t  *slot;
 
-    s = ctx->session;
+    verb = ta_smtp_verb((char *) line->data, line->len, &arg);
 
-    if (ngx_mail_tenantalign_verb(line, "STARTTLS")
-        || ngx_mail_tenantalign_verb(line, "AUTH")
-        || ngx_mail_tenantalign_verb(line, "XCLIENT")
-        || ngx_mail_tenantalign_verb(line, "XFORWARD"))
-    {
-        (void) ngx_mail_tenantalign_local_str(ctx,
-                  "503 5.5.1 Not allowed after authentication" CRLF);
+    refusal = ta_smtp_after_auth(verb);
+    if (refusal) {
+        (void) ngx_mail_tenantalign_local(ctx, refusal, ngx_strlen(refusal));
         return;
     }
 
-    if (ngx_mail_tenantalign_verb(line, "BDAT")) {
-        (void) ngx_mail_tenantalign_local_str(ctx,
-                  "502 5.5.1 BDAT is not available here: use DATA" CRLF);
-        return;
-    }
+    switch (verb) {
 
-    if (ngx_mail_tenantalign_verb(line, "DATA")) {
+    case TA_SMTP_VERB_DATA:
         slot = ngx_mail_tenantalign_slot(ctx, slot_data_gate, cmd_other);
         if (slot == NULL) {
             ngx_mail_tenantalign_close(ctx);
@@ -190,55 +164,32 @@ ngx_mail_tenantalign_command(ngx_mail_ta_ctx_t *ctx, ngx_str_t *line)
 
         ctx->paused = 1;
         return;
-    }
 
-    cmd = cmd_other;
+    case TA_SMTP_VERB_MAIL:
+        ngx_mail_tenantalign_mail(ctx, arg);
+        return;
 
-    if (ngx_mail_tenantalign_verb(line, "MAIL")) {
-        cmd = cmd_mail;
-        path = ngx_mail_tenantalign_reverse_path(line);
-        login.data = s->login.data;
-        login.len = s->login.len;
-
-        ta_engine_mail(ctx->conf->engine, ta_str((char *) login.data,
-                       login.len), ta_str((char *) path.data, path.len), &v);
-
-        if (v.action != TA_ACCEPT) {
-            n = ta_reply_format(&v, "\r\n", reply, sizeof(reply));
-            ta_log_format(&v, ta_str("", 0),
-                          ta_str((char *) login.data, login.len),
-                          reply + n + 1, sizeof(reply) - n - 1);
-            ngx_log_error(NGX_LOG_NOTICE, s->connection->log, 0,
-                          "tenantalign: at MAIL FROM: %s", reply + n + 1);
-            (void) ngx_mail_tenantalign_local(ctx, reply, n);
-            return;
-        }
-
-        ngx_free(ctx->mail_from.data);
-        ctx->mail_from.data = ngx_alloc(path.len + 1, s->connection->log);
-        if (ctx->mail_from.data == NULL) {
-            ngx_mail_tenantalign_close(ctx);
-            return;
-        }
-
-        ngx_memcpy(ctx->mail_from.data, path.data, path.len);
-        ctx->mail_from.len = path.len;
-
-    } else if (ngx_mail_tenantalign_verb(line, "RCPT")) {
+    case TA_SMTP_VERB_RCPT:
         cmd = cmd_rcpt;
+        break;
 
-    } else if (ngx_mail_tenantalign_verb(line, "RSET")) {
+    case TA_SMTP_VERB_RSET:
         cmd = cmd_rset;
         ngx_mail_tenantalign_reset(ctx);
+        break;
 
-    } else if (ngx_mail_tenantalign_verb(line, "EHLO")
-               || ngx_mail_tenantalign_verb(line, "HELO"))
-    {
+    case TA_SMTP_VERB_EHLO:
+    case TA_SMTP_VERB_HELO:
         cmd = cmd_ehlo;
         ngx_mail_tenantalign_reset(ctx);
+        break;
 
-    } else if (ngx_mail_tenantalign_verb(line, "QUIT")) {
+    case TA_SMTP_VERB_QUIT:
         cmd = cmd_quit;
+        break;
+
+    default:
+        cmd = cmd_other;
     }
 
     slot = ngx_mail_tenantalign_slot(ctx, slot_relay, cmd);
@@ -247,6 +198,15 @@ ngx_mail_tenantalign_command(ngx_mail_ta_ctx_t *ctx, ngx_str_t *line)
         || ngx_mail_tenantalign_to_upstream(ctx, line->data, line->len)
            != NGX_OK
         || ngx_mail_tenantalign_to_upstream(ctx, (u_char *) CRLF, 2) != NGX_OK)
+    {
+        ngx_mail_tenantalign_close(ctx);
+        return;
+    }
+
+    /* an accepted RCPT is replayed if the envelope sender is rewritten */
+
+    if (cmd == cmd_rcpt
+        && ngx_mail_tenantalign_slot_line(ctx, slot, line) != NGX_OK)
     {
         ngx_mail_tenantalign_close(ctx);
         return;
@@ -322,60 +282,29 @@ ngx_mail_tenantalign_process(ngx_mail_ta_ctx_t *ctx)
 }
 
 
-/* keep only the EHLO capabilities a tenant may use after AUTH */
+/* the EHLO reply, reduced to what a tenant may use after AUTH */
 
 static ngx_int_t
 ngx_mail_tenantalign_filter_ehlo(ngx_mail_ta_ctx_t *ctx,
     ngx_mail_ta_slot_t *slot, ngx_str_t *text)
 {
-    u_char      *p, *end, *nl, *out, *last_line;
-    size_t       len;
-    ngx_uint_t   i;
-    static const char *const drop[] = {
-        "CHUNKING", "BINARYMIME", "STARTTLS", "AUTH", "XCLIENT", "XFORWARD",
-        "SIZE", NULL
-    };
+    u_char  *out;
+    size_t   len, size;
 
-    out = ngx_alloc(text->len + 64, ctx->session->connection->log);
+    size = TA_SMTP_EHLO_AFTER_AUTH_ROOM(text->len);
+
+    out = ngx_alloc(size, ctx->session->connection->log);
     if (out == NULL) {
         return NGX_ERROR;
     }
 
-    p = text->data;
-    end = text->data + text->len;
-    len = 0;
-
-    for (i = 0; p < end; i++, p = nl) {
-        nl = ngx_strlchr(p, end, LF);
-        nl = nl ? nl + 1 : end;
-
-        if (i > 0) {
-            ngx_uint_t  k, skip = 0;
-
-            for (k = 0; drop[k]; k++) {
-                size_t  n = ngx_strlen(drop[k]);
-
-                if ((size_t) (nl - p) >= 4 + n
-                    && ngx_strncasecmp(p + 4, (u_char *) drop[k], n) == 0)
-                {
-                    skip = 1;
-                }
-            }
-
-            if (skip) {
-                continue;
-            }
-        }
-
-        last_line = out + len;
-        len = ngx_cpymem(out + len, p, nl - p) - out;
-        last_line[3] = '-';
+    len = ta_smtp_ehlo_after_auth((char *) text->data, text->len,
+                                  ctx->conf->max_message_size,
+                                  (char *) out, size);
+    if (len == 0) {
+        ngx_free(out);
+        return NGX_ERROR;
     }
-
-    /* our own SIZE, the limit the module enforces, ends the reply */
-
-    len = ngx_sprintf(out + len, "250 SIZE %uz" CRLF,
-                      ctx->conf->max_message_size) - out;
 
     ngx_free(slot->mem);
     slot->mem = out;
@@ -389,14 +318,12 @@ ngx_mail_tenantalign_filter_ehlo(ngx_mail_ta_ctx_t *ctx,
 /* one complete reply from the upstream: to the first slot waiting for one */
 
 void
-ngx_mail_tenantalign_upstream_reply(ngx_mail_ta_ctx_t *ctx, ngx_str_t *text)
+ngx_mail_tenantalign_upstream_reply(ngx_mail_ta_ctx_t *ctx, ngx_str_t *text,
+    ngx_uint_t code)
 {
     ngx_int_t            rc;
-    ngx_uint_t           i, code;
+    ngx_uint_t           i;
     ngx_mail_ta_slot_t  *slot;
-
-    code = (text->data[0] - '0') * 100 + (text->data[1] - '0') * 10
-           + (text->data[2] - '0');
 
     for (i = 0; i < ctx->count; i++) {
         slot = &ctx->slots[(ctx->head + i) % NGX_MAIL_TA_SLOTS];
@@ -410,9 +337,8 @@ ngx_mail_tenantalign_upstream_reply(ngx_mail_ta_ctx_t *ctx, ngx_str_t *text)
         switch (slot->type) {
 
         case slot_hidden:
-            if (slot->cmd == cmd_ehlo) {
-                ctx->up_chunking = code == 250
-                                   && ngx_mail_tenantalign_offers_chunking(text);
+            if (slot->cmd == cmd_ehlo && code == 250) {
+                ngx_mail_tenantalign_capabilities(ctx, text);
             }
 
             if (slot->cmd == cmd_ehlo || slot->cmd == cmd_noop) {
@@ -420,6 +346,11 @@ ngx_mail_tenantalign_upstream_reply(ngx_mail_ta_ctx_t *ctx, ngx_str_t *text)
             }
 
             slot->done = 1;
+            return;
+
+        case slot_replay:
+            slot->done = 1;
+            ngx_mail_tenantalign_replayed(ctx, text, code);
             return;
 
         case slot_up_data:
@@ -443,7 +374,7 @@ ngx_mail_tenantalign_upstream_reply(ngx_mail_ta_ctx_t *ctx, ngx_str_t *text)
         }
 
         if (slot->cmd == cmd_ehlo && code == 250) {
-            ctx->up_chunking = ngx_mail_tenantalign_offers_chunking(text);
+            ngx_mail_tenantalign_capabilities(ctx, text);
             rc = ngx_mail_tenantalign_filter_ehlo(ctx, slot, text);
 
         } else {
@@ -464,7 +395,20 @@ ngx_mail_tenantalign_upstream_reply(ngx_mail_ta_ctx_t *ctx, ngx_str_t *text)
 
         if (slot->cmd == cmd_rcpt && code / 100 == 2) {
             ctx->rcpts++;
+
+            if (ngx_mail_tenantalign_append(&ctx->rcpt_lines.data,
+                                            &ctx->rcpt_lines.len,
+                                            &ctx->rcpt_lines.cap,
+                                            slot->line.data, slot->line.len)
+                != NGX_OK)
+            {
+                ngx_mail_tenantalign_close(ctx);
+                return;
+            }
         }
+
+        ngx_free(slot->line.data);
+        ngx_str_null(&slot->line);
 
         if (slot->type == slot_final || slot->type == slot_up_data) {
             ngx_mail_tenantalign_reset(ctx);

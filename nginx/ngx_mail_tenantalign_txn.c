@@ -8,24 +8,38 @@
  *	#include "ngx_mail_tenantalign_module.h"
  *
  *	void ngx_mail_tenantalign_reset(ngx_mail_ta_ctx_t *ctx);
+ *	ngx_int_t ngx_mail_tenantalign_start(ngx_mail_ta_ctx_t *ctx);
  *	void ngx_mail_tenantalign_header(ngx_mail_ta_ctx_t *ctx, size_t hlen);
  *	void ngx_mail_tenantalign_message(ngx_mail_ta_ctx_t *ctx,
  *	    ngx_uint_t too_big);
+ *	void ngx_mail_tenantalign_replayed(ngx_mail_ta_ctx_t *ctx,
+ *	    ngx_str_t *text, ngx_uint_t code);
  *	ngx_int_t ngx_mail_tenantalign_start_sending(ngx_mail_ta_ctx_t *ctx);
  * DESCRIPTION
  *	ngx_mail_tenantalign_reset() ends the transaction (RSET, EHLO, the
- *	message's final reply). ngx_mail_tenantalign_header() opens the
- *	core's transaction once the header section is complete and takes its
- *	decision on the header. ngx_mail_tenantalign_message(), at the final
- *	dot, has the core finish: verdict and signatures, computed in
- *	tenantalign_thread_pool (if configured) when an RSA key signs. An
- *	accepted message goes up after its signature fields, with DATA (the
- *	message after the upstream's 354) or as "BDAT size LAST"; a refused
- *	one gets its reply and a hidden RSET upstream.
- *	ngx_mail_tenantalign_start_sending() queues the signature fields and
- *	starts the message's relay.
+ *	message's final reply). ngx_mail_tenantalign_start() opens the core's
+ *	transaction when the client may send the message (354);
+ *	ngx_mail_tenantalign_header() has it decide on the header section
+ *	once that is complete. ngx_mail_tenantalign_message(), at the final
+ *	dot, has the core finish - in tenantalign_thread_pool (if configured)
+ *	when an RSA key signs - and applies the effects it returns, nothing
+ *	more: the log line; for a refusal the reply and a hidden RSET
+ *	upstream; for an acceptance the header fields above the message and
+ *	the envelope sender.
+ *
+ *	A new envelope sender (rewrite_return_path) is applied by replaying
+ *	the transaction upstream: RSET, the core's MAIL command with the new
+ *	sender and the client's parameters, and every RCPT the upstream
+ *	accepted, pipelined where the upstream offers PIPELINING, else one
+ *	at a time. Only when all of them are accepted does the message go up;
+ *	otherwise the client gets the core's tempfail (nothing is lost). A
+ *	message whose sender is kept costs no extra round trip.
+ *
+ *	The message goes up with DATA (after the upstream's 354) or as one
+ *	"BDAT size LAST"; ngx_mail_tenantalign_start_sending() queues the
+ *	header fields and starts the message's relay.
  * STANDARDS
- *	RFC 5321; RFC 3030 (BDAT LAST to the upstream).
+ *	RFC 5321; RFC 2920 (pipelining); RFC 3030 (BDAT LAST to the upstream).
  */
 
 #include <ngx_config.h>
@@ -34,8 +48,9 @@
 
 
 static void ngx_mail_tenantalign_decided(ngx_mail_ta_ctx_t *ctx,
-    const ta_verdict_t *v, ta_str_t tsigs);
+    const ta_effects_t *fx);
 static void ngx_mail_tenantalign_refused(ngx_mail_ta_ctx_t *ctx);
+static void ngx_mail_tenantalign_send(ngx_mail_ta_ctx_t *ctx);
 static void ngx_mail_tenantalign_bdat(ngx_mail_ta_ctx_t *ctx);
 
 
@@ -44,7 +59,29 @@ ngx_mail_tenantalign_reset(ngx_mail_ta_ctx_t *ctx)
 {
     ctx->mail_ok = 0;
     ctx->rcpts = 0;
+    ctx->rcpt_lines.len = 0;
     ngx_mail_tenantalign_msg_free(ctx);
+}
+
+
+/* the client may send the message: the core's transaction begins */
+
+ngx_int_t
+ngx_mail_tenantalign_start(ngx_mail_ta_ctx_t *ctx)
+{
+    ngx_mail_session_t  *s;
+
+    s = ctx->session;
+
+    ctx->txn = ta_txn_new(ctx->conf->engine,
+                          ta_str((char *) s->login.data, s->login.len),
+                          ta_str((char *) ctx->mail_arg.data,
+                                 ctx->mail_arg.len),
+                          TA_MAIL_ARG);
+
+    /* out of memory: the header is never found, the finish tempfails */
+
+    return NGX_OK;
 }
 
 
@@ -53,19 +90,11 @@ ngx_mail_tenantalign_reset(ngx_mail_ta_ctx_t *ctx)
 void
 ngx_mail_tenantalign_header(ngx_mail_ta_ctx_t *ctx, size_t hlen)
 {
-    ngx_mail_session_t  *s;
-    const ta_verdict_t  *v;
+    ctx->header_done = 1;
 
-    s = ctx->session;
-
-    ctx->txn = ta_txn_new(ctx->conf->engine,
-                          ta_str((char *) s->login.data, s->login.len),
-                          ta_str((char *) ctx->mail_from.data,
-                                 ctx->mail_from.len));
-
-    v = ta_txn_header(ctx->txn, ctx->msg ? (char *) ctx->msg : "", hlen);
-
-    if (v->action != TA_ACCEPT) {
+    if (ta_txn_header(ctx->txn, ctx->msg ? (char *) ctx->msg : "", hlen)
+        != TA_ACCEPT)
+    {
         /* final: the rest of the message is read and dropped */
         ctx->decided = 1;
         ngx_mail_tenantalign_msg_release(ctx);
@@ -76,41 +105,16 @@ ngx_mail_tenantalign_header(ngx_mail_ta_ctx_t *ctx, size_t hlen)
 }
 
 
-/* the signature fields (and monitor header) that go up before the message */
-
-static ngx_int_t
-ngx_mail_tenantalign_prefix(ngx_mail_ta_ctx_t *ctx, ngx_str_t *sigs,
-    ngx_str_t *extra)
-{
-    size_t  cap = 0;
-
-    free(ctx->prefix);
-    ctx->prefix = NULL;
-    ctx->prefix_len = 0;
-
-    if (ngx_mail_tenantalign_append(&ctx->prefix, &ctx->prefix_len, &cap,
-                                    sigs->data, sigs->len) != NGX_OK
-        || ngx_mail_tenantalign_append(&ctx->prefix, &ctx->prefix_len, &cap,
-                                       extra->data, extra->len) != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
-    return NGX_OK;
-}
-
-
 /*
- * Signing in tenantalign_thread_pool: an RSA signature costs about a
- * millisecond of CPU that the event loop would otherwise wait for. The
+ * Signing in tenantalign_thread_pool: an RSA signature takes long enough
+ * to stall every other session of the worker's event loop. The
  * transaction belongs to the thread until the completion event; a session
  * closed meanwhile is finalized by that event, not before.
  */
 
 typedef struct {
     ta_txn_t                   *txn;
-    const ta_verdict_t         *verdict;
-    ta_str_t                    sigs;
+    const ta_effects_t         *fx;
 } ngx_mail_ta_sign_t;
 
 
@@ -119,7 +123,7 @@ ngx_mail_tenantalign_sign_thread(void *data, ngx_log_t *log)
 {
     ngx_mail_ta_sign_t  *st = data;
 
-    st->verdict = ta_txn_finish(st->txn, &st->sigs);
+    st->fx = ta_txn_finish(st->txn);
 }
 
 
@@ -132,30 +136,13 @@ ngx_mail_tenantalign_signed(ngx_event_t *ev)
     ctx->signing = 0;
 
     if (!ctx->closing) {
-        ngx_mail_tenantalign_decided(ctx, st->verdict, st->sigs);
+        ngx_mail_tenantalign_decided(ctx, st->fx);
         ngx_mail_tenantalign_process(ctx);
     }
 
     if (ctx->closing) {
         ngx_mail_tenantalign_finalize(ctx);     /* frees ctx: nothing after */
     }
-}
-
-
-/* an Ed25519 signature (tens of microseconds) costs less than a hand-off */
-
-static ngx_uint_t
-ngx_mail_tenantalign_has_rsa(const ta_verdict_t *v)
-{
-    size_t  i;
-
-    for (i = 0; i < v->nsign; i++) {
-        if (v->sign[i]->alg == TA_ALG_RSA_SHA256) {
-            return 1;
-        }
-    }
-
-    return 0;
 }
 
 
@@ -178,8 +165,7 @@ ngx_mail_tenantalign_sign_async(ngx_mail_ta_ctx_t *ctx)
 
     st = ctx->task->ctx;
     st->txn = ctx->txn;
-    st->verdict = NULL;
-    st->sigs = ta_str("", 0);
+    st->fx = NULL;
 
     if (ngx_thread_task_post(ctx->conf->thread_pool, ctx->task) != NGX_OK) {
         return NGX_ERROR;       /* the queue is full: sign here */
@@ -188,6 +174,251 @@ ngx_mail_tenantalign_sign_async(ngx_mail_ta_ctx_t *ctx)
     ctx->signing = 1;
 
     return NGX_OK;
+}
+
+
+/* the final dot: the decision, then forward or refuse */
+
+void
+ngx_mail_tenantalign_message(ngx_mail_ta_ctx_t *ctx, ngx_uint_t too_big)
+{
+    ngx_uint_t  fault;
+
+    ctx->in_message = 0;
+
+    if (too_big) {
+        (void) ngx_mail_tenantalign_local_str(ctx,
+                  "552 5.3.4 Message size exceeds fixed limit" CRLF);
+        ngx_mail_tenantalign_refused(ctx);
+        return;
+    }
+
+    if (!ctx->header_done && !ctx->fault) {
+        /* no empty line: the whole message is its header section */
+        ngx_mail_tenantalign_header(ctx, ctx->msg_len);
+    }
+
+    fault = ctx->fault;
+
+    if (!ctx->decided && !fault) {
+        ngx_mail_tenantalign_feed(ctx);
+        fault = ngx_mail_tenantalign_spill_flush(ctx) != NGX_OK;
+    }
+
+    if (fault) {
+        ngx_mail_tenantalign_decided(ctx, ta_txn_fail(ctx->txn,
+                                       "cannot write the temporary file"));
+        return;
+    }
+
+    /* an Ed25519 signature costs less than a hand-off to a thread */
+
+    if (!ctx->decided && ctx->conf->thread_pool
+        && ta_txn_signs_rsa(ctx->txn)
+        && ngx_mail_tenantalign_sign_async(ctx) == NGX_OK)
+    {
+        return;             /* ngx_mail_tenantalign_signed() goes on */
+    }
+
+    ngx_mail_tenantalign_decided(ctx, ta_txn_finish(ctx->txn));
+}
+
+
+/* the verdict is final: apply its effects */
+
+static void
+ngx_mail_tenantalign_decided(ngx_mail_ta_ctx_t *ctx, const ta_effects_t *fx)
+{
+    ngx_mail_session_t  *s;
+
+    s = ctx->session;
+
+    ngx_log_error(NGX_LOG_NOTICE, s->connection->log, 0, "tenantalign: %*s",
+                  fx->log.len, fx->log.data);
+
+    if (fx->action != TA_ACCEPT) {
+        if (ngx_mail_tenantalign_local(ctx, fx->reply.data, fx->reply.len)
+            != NGX_OK)
+        {
+            ngx_mail_tenantalign_close(ctx);
+            return;
+        }
+
+        ngx_mail_tenantalign_refused(ctx);
+        return;
+    }
+
+    ctx->fx = fx;
+
+    if (fx->sender_changed) {
+        ngx_mail_tenantalign_replay(ctx);
+        return;
+    }
+
+    ngx_mail_tenantalign_send(ctx);
+}
+
+
+/*
+ * the envelope is replayed with the new sender: RSET, MAIL, the accepted
+ * RCPTs; all at once to an upstream that pipelines, else one per reply
+ */
+
+static ngx_int_t
+ngx_mail_tenantalign_replay_next(ngx_mail_ta_ctx_t *ctx)
+{
+    u_char  *p, *end, *nl;
+
+    p = ctx->replay.data + ctx->replay.pos;
+    end = ctx->replay.data + ctx->replay.len;
+
+    if (p == end) {
+        return NGX_DONE;
+    }
+
+    nl = ngx_strlchr(p, end, LF);
+    nl = nl ? nl + 1 : end;
+
+    if (ngx_mail_tenantalign_slot(ctx, slot_replay, cmd_other) == NULL
+        || ngx_mail_tenantalign_to_upstream(ctx, p, nl - p) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    ctx->replay.pos += nl - p;
+    ctx->replaying++;
+
+    return NGX_OK;
+}
+
+
+void
+ngx_mail_tenantalign_replay(ngx_mail_ta_ctx_t *ctx)
+{
+    ngx_int_t  rc;
+
+    ctx->replay.len = 0;
+    ctx->replay.pos = 0;
+    ctx->replay_failed = 0;
+
+    if (ngx_mail_tenantalign_append(&ctx->replay.data, &ctx->replay.len,
+                                    &ctx->replay.cap,
+                                    (u_char *) "RSET" CRLF, 6)
+           != NGX_OK
+        || ngx_mail_tenantalign_append(&ctx->replay.data, &ctx->replay.len,
+               &ctx->replay.cap, (u_char *) ctx->fx->mail_command.data,
+               ctx->fx->mail_command.len)
+           != NGX_OK
+        || ngx_mail_tenantalign_append(&ctx->replay.data, &ctx->replay.len,
+               &ctx->replay.cap, ctx->rcpt_lines.data, ctx->rcpt_lines.len)
+           != NGX_OK)
+    {
+        ngx_mail_tenantalign_close(ctx);
+        return;
+    }
+
+    do {
+        rc = ngx_mail_tenantalign_replay_next(ctx);
+    } while (rc == NGX_OK && ctx->up_pipelining);
+
+    if (rc == NGX_ERROR) {
+        ngx_mail_tenantalign_close(ctx);
+    }
+}
+
+
+/* one reply to the replay: the next command, or the message goes up */
+
+void
+ngx_mail_tenantalign_replayed(ngx_mail_ta_ctx_t *ctx, ngx_str_t *text,
+    ngx_uint_t code)
+{
+    ngx_int_t  rc;
+
+    ctx->replaying--;
+
+    if (code / 100 != 2 && !ctx->replay_failed) {
+        ctx->replay_failed = 1;
+        ctx->replay.pos = ctx->replay.len;      /* send no more */
+
+        ngx_log_error(NGX_LOG_ERR, ctx->session->connection->log, 0,
+                      "tenantalign: the upstream refused the rewritten "
+                      "envelope: \"%V\"", text);
+    }
+
+    if (!ctx->up_pipelining && !ctx->replay_failed) {
+        rc = ngx_mail_tenantalign_replay_next(ctx);
+
+        if (rc == NGX_ERROR) {
+            ngx_mail_tenantalign_close(ctx);
+            return;
+        }
+
+        if (rc == NGX_OK) {
+            return;
+        }
+    }
+
+    if (ctx->replaying > 0) {
+        return;
+    }
+
+    if (ctx->replay_failed) {
+        ngx_mail_tenantalign_decided(ctx, ta_txn_fail(ctx->txn,
+                                   "the upstream refused the rewritten "
+                                   "envelope sender or a recipient"));
+        return;
+    }
+
+    ngx_mail_tenantalign_send(ctx);
+}
+
+
+/* the accepted message goes up: BDAT LAST, or DATA and wait for 354 */
+
+static void
+ngx_mail_tenantalign_send(ngx_mail_ta_ctx_t *ctx)
+{
+    ngx_mail_ta_slot_t  *slot;
+
+    if (ctx->conf->upstream_bdat == NGX_MAIL_TA_BDAT_ON
+        || (ctx->conf->upstream_bdat == NGX_MAIL_TA_BDAT_AUTO
+            && ctx->up_chunking))
+    {
+        ngx_mail_tenantalign_bdat(ctx);
+        return;
+    }
+
+    slot = ngx_mail_tenantalign_slot(ctx, slot_up_data, cmd_other);
+    if (slot == NULL
+        || ngx_mail_tenantalign_to_upstream(ctx, (u_char *) "DATA" CRLF, 6)
+           != NGX_OK)
+    {
+        ngx_mail_tenantalign_close(ctx);
+    }
+
+    /* the message stays until it has gone up */
+}
+
+
+/* the upstream still holds MAIL and RCPT: a hidden RSET */
+
+static void
+ngx_mail_tenantalign_refused(ngx_mail_ta_ctx_t *ctx)
+{
+    ngx_mail_ta_slot_t  *slot;
+
+    ctx->paused = 0;
+    ngx_mail_tenantalign_reset(ctx);
+
+    slot = ngx_mail_tenantalign_slot(ctx, slot_hidden, cmd_rset);
+    if (slot == NULL
+        || ngx_mail_tenantalign_to_upstream(ctx, (u_char *) "RSET" CRLF,
+                                            sizeof("RSET" CRLF) - 1)
+           != NGX_OK)
+    {
+        ngx_mail_tenantalign_close(ctx);
+    }
 }
 
 
@@ -203,7 +434,8 @@ ngx_mail_tenantalign_bdat(ngx_mail_ta_ctx_t *ctx)
     u_char               line[64];
     ngx_mail_ta_slot_t  *slot;
 
-    size = (off_t) ctx->prefix_len + (off_t) ctx->msg_len + ctx->spill_len;
+    size = (off_t) ctx->fx->prepend.len + (off_t) ctx->msg_len
+           + ctx->spill_len;
 
     if ((off_t) ctx->msg_len + ctx->spill_len > 0 && ctx->last != LF) {
         size += 2;              /* the CRLF the last line lacks */
@@ -227,174 +459,22 @@ ngx_mail_tenantalign_bdat(ngx_mail_ta_ctx_t *ctx)
 }
 
 
-/* the signatures go up, then the message, refilled as the socket drains */
+/* the header fields go up, then the message, refilled as the socket drains */
 
 ngx_int_t
 ngx_mail_tenantalign_start_sending(ngx_mail_ta_ctx_t *ctx)
 {
-    if (ngx_mail_tenantalign_to_upstream(ctx, ctx->prefix, ctx->prefix_len)
+    if (ngx_mail_tenantalign_to_upstream(ctx,
+                                         (u_char *) ctx->fx->prepend.data,
+                                         ctx->fx->prepend.len)
         != NGX_OK)
     {
         return NGX_ERROR;
     }
 
-    free(ctx->prefix);
-    ctx->prefix = NULL;
     ctx->sending = 1;
     ctx->send_pos = 0;
     ctx->send_bol = 1;
 
     return NGX_OK;
-}
-
-
-/* the final dot: the decision, then forward or refuse */
-
-void
-ngx_mail_tenantalign_message(ngx_mail_ta_ctx_t *ctx, ngx_uint_t too_big)
-{
-    ta_str_t             tsigs;
-    ngx_mail_session_t  *s;
-    const ta_verdict_t  *v;
-
-    s = ctx->session;
-    ctx->in_message = 0;
-
-    if (too_big) {
-        (void) ngx_mail_tenantalign_local_str(ctx,
-                  "552 5.3.4 Message size exceeds fixed limit" CRLF);
-        goto refused;
-    }
-
-    if (ctx->txn == NULL && !ctx->decided && !ctx->fault) {
-        /* no empty line: the whole message is its header section */
-        ngx_mail_tenantalign_header(ctx, ctx->msg_len);
-    }
-
-    if (!ctx->decided && !ctx->fault) {
-        ngx_mail_tenantalign_feed(ctx);
-
-        if (ngx_mail_tenantalign_spill_flush(ctx) != NGX_OK) {
-            ctx->fault = NGX_MAIL_TA_TEMP_FAULT;
-        }
-    }
-
-    if (ctx->fault) {
-        ngx_log_error(NGX_LOG_ERR, s->connection->log, 0,
-                      "tenantalign: %s", ctx->fault);
-        (void) ngx_mail_tenantalign_local(ctx, ctx->fault,
-                                          ngx_strlen(ctx->fault));
-        goto refused;
-    }
-
-    if (!ctx->decided && ctx->conf->thread_pool
-        && ngx_mail_tenantalign_has_rsa(ta_txn_verdict(ctx->txn))
-        && ngx_mail_tenantalign_sign_async(ctx) == NGX_OK)
-    {
-        return;             /* ngx_mail_tenantalign_signed() goes on */
-    }
-
-    tsigs = ta_str("", 0);
-
-    v = ctx->decided ? ta_txn_verdict(ctx->txn)
-                     : ta_txn_finish(ctx->txn, &tsigs);
-
-    ngx_mail_tenantalign_decided(ctx, v, tsigs);
-    return;
-
-refused:
-
-    ngx_mail_tenantalign_refused(ctx);
-}
-
-
-/* the verdict is final: tell the client, or send the message up */
-
-static void
-ngx_mail_tenantalign_decided(ngx_mail_ta_ctx_t *ctx, const ta_verdict_t *v,
-    ta_str_t tsigs)
-{
-    char                 reply[1024], line[1024];
-    size_t               n;
-    ngx_str_t            sigs, extra;
-    ngx_mail_session_t  *s;
-    ngx_mail_ta_slot_t  *slot;
-
-    s = ctx->session;
-
-    ta_txn_log(ctx->txn, line, sizeof(line));
-    ngx_log_error(NGX_LOG_NOTICE, s->connection->log, 0, "tenantalign: %s",
-                  line);
-
-    if (v->action != TA_ACCEPT) {
-        n = ta_reply_format(v, "\r\n", reply, sizeof(reply));
-        (void) ngx_mail_tenantalign_local(ctx, reply, n);
-        goto refused;
-    }
-
-    sigs.data = (u_char *) tsigs.data;
-    sigs.len = tsigs.len;
-    extra.len = 0;
-    extra.data = (u_char *) reply;
-
-    if (v->monitor) {
-        extra.len = ngx_snprintf((u_char *) reply, sizeof(reply),
-                                 "X-Tenantalign: monitor; would refuse: %s"
-                                 CRLF, v->reason) - (u_char *) reply;
-    }
-
-    if (ngx_mail_tenantalign_prefix(ctx, &sigs, &extra) != NGX_OK) {
-        (void) ngx_mail_tenantalign_local_str(ctx,
-                  "451 4.3.0 tenantalign: out of memory" CRLF);
-        goto refused;
-    }
-
-    ta_txn_free(ctx->txn);
-    ctx->txn = NULL;
-
-    if (ctx->conf->upstream_bdat == NGX_MAIL_TA_BDAT_ON
-        || (ctx->conf->upstream_bdat == NGX_MAIL_TA_BDAT_AUTO
-            && ctx->up_chunking))
-    {
-        ngx_mail_tenantalign_bdat(ctx);
-        return;
-    }
-
-    /* DATA upstream now; the message only after its 354 */
-
-    slot = ngx_mail_tenantalign_slot(ctx, slot_up_data, cmd_other);
-    if (slot == NULL
-        || ngx_mail_tenantalign_to_upstream(ctx, (u_char *) "DATA" CRLF, 6)
-           != NGX_OK)
-    {
-        ngx_mail_tenantalign_close(ctx);
-        return;
-    }
-
-    return;         /* the message stays until it has gone up */
-
-refused:
-
-    ngx_mail_tenantalign_refused(ctx);
-}
-
-
-/* the upstream still holds MAIL and RCPT: a hidden RSET */
-
-static void
-ngx_mail_tenantalign_refused(ngx_mail_ta_ctx_t *ctx)
-{
-    ngx_mail_ta_slot_t  *slot;
-
-    ctx->paused = 0;
-    ngx_mail_tenantalign_reset(ctx);
-
-    slot = ngx_mail_tenantalign_slot(ctx, slot_hidden, cmd_rset);
-    if (slot == NULL
-        || ngx_mail_tenantalign_to_upstream(ctx, (u_char *) "RSET" CRLF,
-                                            sizeof("RSET" CRLF) - 1)
-           != NGX_OK)
-    {
-        ngx_mail_tenantalign_close(ctx);
-    }
 }

@@ -22,3 +22,18 @@ make_msg() {
       printf '\r\nHello,\r\n\r\nyour statement is ready.  Regards,\r\nAcme\r\n'; } >"$f"
 }
 finish() { exit $(( _ta_failures > 0 ? 1 : 0 )); }
+# reason: the reason of a refusal read on stdin (every line after
+# Microsoft's first, codes taken off, joined by spaces)
+reason() { sed -E '1{/Access denied, sending domain/d}; s/\r$//; s/^[0-9]{3}[- ][0-9]\.[0-9]+\.[0-9]+ ?//' | paste -sd' '; }
+# every_line_coded CODE ENH REPLY: each line "CODE-ENH ...", the last
+# "CODE ENH ..."; no line but the first longer than 75 octets
+every_line_coded() {
+    local code=$1 enh=$2 n i=0 line
+    n=$(printf '%s\n' "$3" | grep -c .)
+    while IFS= read -r line; do
+        line=${line%$'\r'}; i=$((i + 1))
+        if [ $i -lt "$n" ]; then [[ $line == "$code-$enh "* ]] || return 1
+        else [[ $line == "$code $enh "* ]] || return 1; fi
+        [ $i -eq 1 ] || [ ${#line} -le 75 ] || return 1
+    done <<<"$3"
+}

@@ -24,10 +24,11 @@ check "aligned: log line on stderr" grep -q 'tenant=acme login=acme from=acme.ex
 run acme '<b@bounces.acme.example>' 'ceo@globex.example'
 check "spoofed From: exit 1" [ $rc -eq 1 ]
 check "spoofed From: Microsoft wording first" [ "$(head -1 <<<"$out")" = "550-5.7.515 Access denied, sending domain globex.example does not meet the required authentication level" ]
-check "spoofed From: reason second" [ "$(sed -n 2p <<<"$out")" = "550 5.7.515 From domain globex.example is not a sending domain of tenant acme" ]
+check "spoofed From: reason after it" [ "$(reason <<<"$out")" = "From domain globex.example is not a sending domain of tenant acme" ]
+check "spoofed From: every line carries the code, none over 75 but the first" every_line_coded 550 5.7.515 "$out"
 
 run acme '<b@mail.other.example>' 'news@acme.example'
-check "unaligned envelope: reject with reason" grep -q '^550 5.7.515 envelope sender domain mail.other.example is not aligned with From domain acme.example$' <<<"$out"
+check "unaligned envelope: reject with reason" [ "$(reason <<<"$out")" = "envelope sender domain mail.other.example is not aligned with From domain acme.example" ]
 
 run mallory '<b@acme.example>' 'news@acme.example'
 check "unknown login: reject" grep -q '^550 5.7.515 login mallory is not a tenant of this relay$' <<<"$out"
@@ -53,7 +54,7 @@ check "LF message: accept" [ $rc -eq 0 ]
 # our faults: tempfail 451, exit 2
 out=$(msg news@acme.example | "$TA" check --store "$W/missing.cdb" --login acme --mail-from '<b@acme.example>' - 2>/dev/null); rc=$?
 check "missing store: exit 2" [ $rc -eq 2 ]
-check "missing store: 451" grep -q '^451 4.7.0 tenant store unavailable' <<<"$out"
+check "missing store: 451" grep -q '^451[- ]4.7.0 tenant store unavailable' <<<"$out"
 head -c 100 /dev/urandom >"$W/corrupt.cdb"
 out=$(msg news@acme.example | "$TA" check --store "$W/corrupt.cdb" --login acme --mail-from '<b@acme.example>' - 2>/dev/null); rc=$?
 check "corrupt store: exit 2 with 451" [ $rc -eq 2 ] && grep -q '^451 ' <<<"$out"
@@ -70,7 +71,7 @@ sed "s#../build/keys/#keys/#" examples/tenants.conf >"$W/ex/tenants.conf"
 rm "$W/ex/keys/acme.example.e1.pem"
 out=$(msg news@acme.example | "$TA" check --store "$W/ex/store.cdb" --login acme --mail-from '<b@acme.example>' - 2>/dev/null); rc=$?
 check "missing key: exit 2" [ $rc -eq 2 ]
-check "missing key: 451 naming the key" grep -q '^451 4.7.0 DKIM key d=acme.example s=e1 unusable' <<<"$out"
+check "missing key: 451 naming the key" grep -q '^451[- ]4.7.0 DKIM key d=acme.example s=e1 unusable' <<<"$out"
 chmod 644 "$W/ex/keys/acme.example.s1.pem"
 out=$(msg x@globex.example | "$TA" check --store "$W/ex/store.cdb" --login acme --mail-from '<b@acme.example>' - 2>/dev/null)
 check "loose key unaffected tenant still decided" grep -q '^550' <<<"$out"

@@ -82,6 +82,8 @@ smtp_receive_timeout = ${EXIM_RECEIVE_TIMEOUT:-5m}
 begin acl
 acl_mail:
 $mail_acl
+  deny   senders = *@bounces.refused.example
+         message = 550 5.7.1 this relay refuses bounces.refused.example
   accept
 acl_rcpt:
   accept authenticated = *

@@ -384,16 +384,18 @@ test_reply_text(void **state)
 
     (void) state;
     decide(&acme, "<a@acme.example>", MSG("a@globex.example"), &v);
-    ta_reply_format(&v, "\r\n", buf, sizeof(buf));
+    ta_reply_format(&v, "\r\n", buf, sizeof(buf), NULL);
     assert_string_equal(buf,
         "550-5.7.515 Access denied, sending domain globex.example does not meet the required authentication level\r\n"
-        "550 5.7.515 From domain globex.example is not a sending domain of tenant acme\r\n");
+        "550-5.7.515 From domain globex.example is not\r\n"
+        "550 5.7.515 a sending domain of tenant acme\r\n");
     ta_reply_text(&v, buf, sizeof(buf));
     assert_string_equal(buf,
         "5.7.515 Access denied, sending domain globex.example does not meet the required authentication level\n"
-        "5.7.515 From domain globex.example is not a sending domain of tenant acme");
+        "5.7.515 From domain globex.example is not\n"
+        "5.7.515 a sending domain of tenant acme");
     ta_verdict_tempfail(&v, "key file %s unreadable", "/k/x.pem");
-    ta_reply_format(&v, "\r\n", buf, sizeof(buf));
+    ta_reply_format(&v, "\r\n", buf, sizeof(buf), NULL);
     assert_string_equal(buf, "451 4.7.0 key file /k/x.pem unreadable\r\n");
     /* a login with CR LF cannot inject a reply line */
     memset(&in, 0, sizeof(in));
@@ -401,15 +403,122 @@ test_reply_text(void **state)
     in.mail_from = ta_str_cstr("<a@acme.example>");
     in.reject_unknown_login = 1;
     ta_decide(&in, &v);
-    ta_reply_format(&v, "\r\n", buf, sizeof(buf));
+    ta_reply_format(&v, "\r\n", buf, sizeof(buf), NULL);
     assert_null(strstr(buf, "\r\n250"));
     assert_non_null(strstr(buf, "login x??250 OK is not"));
-    ta_log_format(&v, ta_str(NULL, 0), in.login, buf, sizeof(buf));
+    ta_log_format(&v, NULL, ta_str(NULL, 0), in.login, buf, sizeof(buf));
     assert_null(strchr(buf, '\n'));
     /* acceptance names the signing plan */
     decide(&acme, "<a@acme.example>", MSG("a@acme.example"), &v);
-    ta_reply_format(&v, "\r\n", buf, sizeof(buf));
+    ta_reply_format(&v, "\r\n", buf, sizeof(buf), NULL);
     assert_string_equal(buf, "250 2.0.0 accepted; sign d=acme.example s=s1 a=rsa-sha256, d=acme.example s=e1 a=ed25519-sha256\r\n");
+}
+
+/* check_lines - every line of a reply carries the code; none passes the width */
+static void
+check_lines(const char *reply, const char *code, const char *enh, size_t last)
+{
+    const char *p = reply, *nl;
+    char        want[32];
+
+    while ((nl = strstr(p, "\r\n")) != NULL) {
+        int final = nl[2] == '\0';
+
+        snprintf(want, sizeof(want), "%s%c%s ", code, final ? ' ' : '-', enh);
+        assert_memory_equal(p, want, strlen(want));
+        if (p != reply || strcmp(enh, "5.7.515") != 0)     /* Microsoft's line is whole */
+            assert_true((size_t) (nl - p) <= TA_REPLY_WIDTH || memchr(p + 12, ' ', (size_t) (nl - p - 12)) == NULL);
+        if (final)
+            assert_int_equal((size_t) (p - reply), last);
+        p = nl + 2;
+    }
+    assert_int_equal(*p, '\0');
+}
+
+static void
+test_reply_folding(void **state)
+{
+    ta_verdict_t v;
+    char         buf[2048], text[2048];
+    size_t       last, i;
+    static const char *const reasons[] = {
+        "envelope sender domain mail.other.example is not aligned with From domain acme.example (strict alignment)",
+        "short",
+        "DKIM key d=acme.example s=s1 unusable: /var/lib/tenantalign/keys/a-very-long-directory-name-without-any-spaces-at-all/acme.pem: Permission denied",
+        "x",
+        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa bbb",
+        "word  with   several    spaces     between      words       that        go         on          and           on",
+    };
+
+    (void) state;
+    for (i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++) {
+        decide(&acme, "<a@acme.example>", MSG("a@globex.example"), &v);
+        snprintf(v.reason, sizeof(v.reason), "%s", reasons[i]);
+        ta_reply_format(&v, "\r\n", buf, sizeof(buf), &last);
+        check_lines(buf, "550", "5.7.515", last);
+        assert_memory_equal(buf, "550-5.7.515 Access denied, sending domain globex.example does not meet the required authentication level\r\n", 106);
+        /* local_scan's form: the same lines without the 3-digit codes */
+        ta_reply_text(&v, text, sizeof(text));
+        assert_int_equal(strncmp(text, "5.7.515 Access denied", 21), 0);
+        assert_null(strchr(text, '\r'));
+        ta_verdict_tempfail(&v, "%s", reasons[i]);
+        ta_reply_format(&v, "\r\n", buf, sizeof(buf), &last);
+        check_lines(buf, "451", "4.7.0", last);
+    }
+    /* the long reason, folded at spaces, each line carrying the code */
+    decide(&acme, "<a@acme.example>", MSG("a@globex.example"), &v);
+    snprintf(v.reason, sizeof(v.reason), "%s", reasons[0]);
+    ta_reply_format(&v, "\r\n", buf, sizeof(buf), &last);
+    assert_string_equal(buf + 106,
+        "550-5.7.515 envelope sender domain mail.other.example is not aligned\r\n"
+        "550 5.7.515 with From domain acme.example (strict alignment)\r\n");
+    assert_string_equal(buf + last, "550 5.7.515 with From domain acme.example (strict alignment)\r\n");
+    ta_reply_text(&v, text, sizeof(text));
+    assert_string_equal(text,
+        "5.7.515 Access denied, sending domain globex.example does not meet the required authentication level\n"
+        "5.7.515 envelope sender domain mail.other.example is not aligned\n"
+        "5.7.515 with From domain acme.example (strict alignment)");
+}
+
+static void
+test_monitor_field_and_log(void **state)
+{
+    ta_verdict_t      v;
+    ta_policy_input_t in;
+    char              buf[2048];
+    const char       *p;
+
+    (void) state;
+    decide(&acme, "<a@acme.example>", MSG("a@globex.example"), &v);
+    assert_int_equal(ta_monitor_field(&v, "\r\n", buf, sizeof(buf)), 0);
+    v.action = TA_ACCEPT;
+    v.monitor = 1;
+    snprintf(v.reason, sizeof(v.reason), "From domain globex.example is not a sending domain of tenant acme\r\nX-Evil: 1");
+    ta_monitor_field(&v, "\r\n", buf, sizeof(buf));
+    assert_memory_equal(buf, "X-Tenantalign: monitor; would refuse: ", 38);
+    assert_null(strstr(buf, "\r\nX-Evil"));
+    /* folded: every line within 78 octets, continuation lines start with a space */
+    for (p = buf; *p; ) {
+        const char *nl = strstr(p, "\r\n");
+        assert_non_null(nl);
+        assert_true(nl - p <= 78);
+        if (p != buf)
+            assert_int_equal(*p, ' ');
+        p = nl + 2;
+    }
+    ta_monitor_field(&v, "\n", buf, sizeof(buf));
+    assert_null(strchr(buf, '\r'));
+    /* log: stage first; an empty login or tenant is "-" */
+    memset(&in, 0, sizeof(in));
+    in.mail_from = ta_str_cstr("<a@acme.example>");
+    in.reject_unknown_login = 1;
+    ta_decide(&in, &v);
+    assert_string_equal(v.reason, "no SMTP AUTH login: the message was not authenticated");
+    ta_log_format(&v, "at MAIL FROM:", ta_str(NULL, 0), in.login, buf, sizeof(buf));
+    assert_string_equal(buf, "at MAIL FROM: tenant=- login=- from=- envelope=acme.example verdict=reject reason=\"no SMTP AUTH login: the message was not authenticated\"");
+    in.reject_unknown_login = 0;
+    ta_decide(&in, &v);
+    assert_int_equal(v.action, TA_ACCEPT);
 }
 
 int
@@ -423,6 +532,8 @@ main(void)
         cmocka_unit_test(test_address_mode),
         cmocka_unit_test(test_monitor),
         cmocka_unit_test(test_unknown_login),
+        cmocka_unit_test(test_reply_folding),
+        cmocka_unit_test(test_monitor_field_and_log),
         cmocka_unit_test(test_null_sender),
         cmocka_unit_test(test_pattern_rewrite_keys),
         cmocka_unit_test(test_from_count_and_header),
