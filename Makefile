@@ -10,11 +10,15 @@ OPT      ?= -O2
 PKGS     := openssl libsodium libpcre2-8 libpsl libidn2
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS)) -lcdb
+# ldns: DNS for onboarding (tenantalign dns/verify); the CLI, tests and fuzz
+# targets link it, the adapters never query DNS and do not
+DNS_CFLAGS := $(shell pkg-config --cflags ldns)
+DNS_LIBS   := $(shell pkg-config --libs ldns)
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2 \
             -Wno-unused-parameter
 CFLAGS   := -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L $(OPT) -g \
-            -fPIC $(WARN) -Icommon $(PKG_CFLAGS) $(EXTRA_CFLAGS)
+            -fPIC $(WARN) -Icommon $(PKG_CFLAGS) $(DNS_CFLAGS) $(EXTRA_CFLAGS)
 LDFLAGS  += $(EXTRA_LDFLAGS)
 
 ifeq ($(SAN),1)
@@ -50,15 +54,15 @@ $(LIB): $(CORE_OBJ)
 	ar rcs $@ $^
 
 $(BUILD)/tenantalign: $(CLI_OBJ) $(LIB)
-	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(LIB) $(PKG_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(LIB) $(PKG_LIBS) $(DNS_LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB) $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) -lcmocka
+	$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) $(DNS_LIBS) -lcmocka
 
 $(BUILD)/bench/%: bench/%.c bench/bench.h $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Ibench $(LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) -lm
+	$(CC) $(CFLAGS) -Ibench $(LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) $(DNS_LIBS) -lm
 
 # libFuzzer targets: built with clang, the core compiled in with sanitizers.
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
@@ -69,7 +73,7 @@ FUZZ_FLAGS := -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -O1 -g \
 fuzz: $(FUZZ_BIN)
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(CORE_SRC) $(wildcard common/*.h)
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_FLAGS) -o $@ $< $(CORE_SRC) $(PKG_LIBS)
+	clang $(FUZZ_FLAGS) -o $@ $< $(CORE_SRC) $(PKG_LIBS) $(DNS_LIBS)
 
 # Adapters add their own rules here.
 -include exim/build.mk
