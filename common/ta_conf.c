@@ -27,6 +27,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 
 #include <pcre2.h>
+#include <arpa/inet.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -297,6 +298,35 @@ directive_value(parser_t *ps, const char *name, ta_str_t *out)
     return 1;
 }
 
+/*
+ * directive_values - read "NAME V1 V2 ... ;" after NAME: at least one
+ * value, at most max, copied to the arena; 0 with an error otherwise
+ */
+static int
+directive_values(parser_t *ps, const char *name, ta_str_t *out, size_t max, size_t *n)
+{
+    size_t line = ps->tok.line;
+
+    *n = 0;
+    for (next(ps); ps->tok.type == TK_WORD; next(ps)) {
+        if (*n == max) {
+            perr(ps, line, "\"%s\" takes at most %zu values", name, max);
+            skip_statement(ps);
+            return 0;
+        }
+        out[*n] = arena_str(ps->arena, ps->tok.data, ps->tok.len);
+        if (out[(*n)++].data == NULL)
+            ps->oom = 1;
+    }
+    if (ps->tok.type != TK_SEMI || *n == 0) {
+        perr(ps, line, "\"%s\" needs one or more values and ends with ';'", name);
+        skip_statement(ps);
+        return 0;
+    }
+    next(ps);
+    return 1;
+}
+
 /* one_of - index of v among the choices, or -1 (with an error) */
 static int
 one_of(parser_t *ps, size_t line, const char *name, ta_str_t v, const char *const *choices)
@@ -506,7 +536,9 @@ parse_identity(parser_t *ps, vec_t *ids)
     static const char *const modes[] = { "domain", "delegated", "address", NULL };
     static const char *const aligns[] = { "relaxed", "strict", NULL };
     static const char *const policies[] = { "enforce", "monitor", NULL };
+    static const char *const delegations[] = { "manual", "cname", "delegated", NULL };
     size_t         line = ps->tok.line, l, nactive = 0, i;
+    int            require_dmarc_set = 0;
     ta_identity_t *id;
     ta_str_t       name, v, dom;
     const char    *at;
@@ -524,6 +556,7 @@ parse_identity(parser_t *ps, vec_t *ids)
         return;
     }
     name = arena_str(ps->arena, ps->tok.data, ps->tok.len);
+    id->dns_check = 1;
     next(ps);
     if (!expect_open(ps, "identity", line))
         return;
@@ -566,11 +599,20 @@ parse_identity(parser_t *ps, vec_t *ids)
             id->subdomains = flag_directive(ps, "subdomains", id->subdomains);
         } else if (word_is(ps, "rewrite_return_path")) {
             id->rewrite_return_path = flag_directive(ps, "rewrite_return_path", id->rewrite_return_path);
+        } else if (word_is(ps, "dns")) {
+            if (directive_value(ps, "dns", &v) && (m = one_of(ps, l, "dns", v, delegations)) >= 0)
+                id->dns = (ta_delegation_t) m;
+        } else if (word_is(ps, "dns_check")) {
+            id->dns_check = flag_directive(ps, "dns_check", id->dns_check);
+        } else if (word_is(ps, "require_dmarc")) {
+            id->require_dmarc = flag_directive(ps, "require_dmarc", id->require_dmarc);
+            require_dmarc_set = 1;
         } else if (word_is(ps, "key")) {
             parse_key(ps, &keys, name);
         } else {
             perr(ps, l, "unknown field \"%.*s\" in identity (known: mode, alignment, policy, return_path, "
-                "rewrite_return_path, null_sender, parent_from, subdomains, local_part, key)",
+                "rewrite_return_path, null_sender, parent_from, subdomains, local_part, dns, dns_check, "
+                "require_dmarc, key)",
                 (int) ps->tok.len, ps->tok.data);
             skip_statement(ps);
         }
@@ -616,6 +658,132 @@ parse_identity(parser_t *ps, vec_t *ids)
     }
     id->nkeys = keys.n;
     id->keys = vec_to_arena(ps, &keys);
+    /* not set here: the top level's, once the whole source is read */
+    id->require_dmarc_set = require_dmarc_set ? 1 : 0;
+}
+
+/* host_value - one domain value of a provider directive */
+static void
+host_value(parser_t *ps, const char *name, ta_str_t *out)
+{
+    ta_str_t v;
+    size_t   line = ps->tok.line;
+
+    if (directive_value(ps, name, &v))
+        domain_value(ps, line, name, v, out);
+}
+
+/* parse_provider - provider { name_servers ...; cname_zone ...; ... } */
+static void
+parse_provider(parser_t *ps, ta_provider_t *pv)
+{
+    size_t         line = ps->tok.line, l, n, i;
+    ta_str_t       v, vals[TA_PROVIDER_MAX_EGRESS];
+    unsigned char  addr[16];
+    char           ip[64];
+    unsigned long  pref;
+    char          *end;
+
+    next(ps);
+    if (!expect_open(ps, "provider", line))
+        return;
+    if (pv->present)
+        perr(ps, line, "provider block given twice");
+    pv->present = 1;
+    while (ps->tok.type != TK_CLOSE && ps->tok.type != TK_EOF) {
+        l = ps->tok.line;
+        if (word_is(ps, "name_servers")) {
+            if (directive_values(ps, "name_servers", vals, TA_PROVIDER_MAX_NS, &n))
+                for (pv->nns = 0, i = 0; i < n; i++)
+                    if (domain_value(ps, l, "name_servers", vals[i], &pv->ns[pv->nns]))
+                        pv->nns++;
+        } else if (word_is(ps, "cname_zone")) {
+            host_value(ps, "cname_zone", &pv->cname_zone);
+        } else if (word_is(ps, "return_path_cname")) {
+            host_value(ps, "return_path_cname", &pv->return_path_cname);
+        } else if (word_is(ps, "spf_include")) {
+            host_value(ps, "spf_include", &pv->spf_include);
+        } else if (word_is(ps, "return_path_mx")) {
+            if (directive_values(ps, "return_path_mx", vals, 2, &n)
+                && domain_value(ps, l, "return_path_mx", vals[0], &pv->return_path_mx)) {
+                pv->return_path_mx_pref = 10;
+                if (n == 2) {
+                    pref = strtoul(vals[1].data, &end, 10);
+                    if (*end != '\0' || vals[1].len == 0 || vals[1].len > 5 || pref > 65535)
+                        perr(ps, l, "return_path_mx: preference \"%s\" is not a number from 0 to 65535",
+                             vals[1].data);
+                    pv->return_path_mx_pref = (unsigned) pref;
+                }
+            }
+        } else if (word_is(ps, "egress")) {
+            if (directive_values(ps, "egress", vals, TA_PROVIDER_MAX_EGRESS, &n)) {
+                for (pv->negress = 0, i = 0; i < n; i++) {
+                    snprintf(ip, sizeof(ip), "%.*s", (int) vals[i].len, vals[i].data);
+                    if (inet_pton(AF_INET, ip, addr) != 1 && inet_pton(AF_INET6, ip, addr) != 1)
+                        perr(ps, l, "egress \"%s\" is not an IPv4 or IPv6 address", ip);
+                    else
+                        pv->egress[pv->negress++] = vals[i];
+                }
+            }
+        } else if (word_is(ps, "dmarc_rua")) {
+            if (directive_value(ps, "dmarc_rua", &v)) {
+                if (v.len < 10 || strncmp(v.data, "mailto:", 7) != 0 || memchr(v.data, '@', v.len) == NULL
+                    || memchr(v.data, ';', v.len) != NULL || memchr(v.data, ' ', v.len) != NULL)
+                    perr(ps, l, "dmarc_rua \"%s\" is not a mailto: address", v.data);
+                else
+                    pv->dmarc_rua = v;
+            }
+        } else {
+            perr(ps, l, "unknown field \"%.*s\" in provider (known: name_servers, cname_zone, "
+                "return_path_cname, return_path_mx, spf_include, egress, dmarc_rua)",
+                (int) ps->tok.len, ps->tok.data);
+            skip_statement(ps);
+        }
+    }
+    if (ps->tok.type != TK_CLOSE) {
+        perr(ps, line, "provider: missing '}'");
+        return;
+    }
+    next(ps);
+    if (pv->return_path_cname.len && pv->return_path_mx.len)
+        perr(ps, line, "provider: return_path_cname and return_path_mx exclude each other");
+    if (pv->return_path_mx.len && pv->spf_include.len == 0)
+        perr(ps, line, "provider: return_path_mx needs spf_include (the return path's SPF)");
+}
+
+/* check_onboarding - each identity's dns setting against the provider block */
+static void
+check_onboarding(parser_t *ps, ta_conf_t *c)
+{
+    const ta_provider_t *pv = &c->provider;
+    size_t               t, i;
+    static const char   *const names[] = { "manual", "cname", "delegated" };
+
+    for (t = 0; t < c->ntenants; t++) {
+        ta_conf_tenant_t *ct = &c->tenants[t];
+
+        for (i = 0; i < ct->tenant.nidentities; i++) {
+            ta_identity_t *id = (ta_identity_t *) &ct->tenant.identities[i];
+            const char    *d = id->domain.data ? id->domain.data : "?";
+
+            if (!id->require_dmarc_set)
+                id->require_dmarc = pv->require_dmarc;
+            if (id->dns == TA_DELEG_CNAME && pv->cname_zone.len == 0)
+                perr(ps, ct->line, "tenant %s, identity %s: dns cname needs provider { cname_zone ZONE; }",
+                     ct->tenant.name.data, d);
+            if (id->dns == TA_DELEG_NS && pv->nns == 0)
+                perr(ps, ct->line, "tenant %s, identity %s: dns delegated needs provider { name_servers NS ...; }",
+                     ct->tenant.name.data, d);
+            if (id->dns == TA_DELEG_NS && id->mode == TA_MODE_ADDRESS)
+                perr(ps, ct->line, "tenant %s, identity %s: dns delegated needs a domain identity, not an address",
+                     ct->tenant.name.data, d);
+            if (id->dns != TA_DELEG_MANUAL && id->return_path.len
+                && pv->return_path_cname.len == 0 && pv->return_path_mx.len == 0)
+                perr(ps, ct->line, "tenant %s, identity %s: dns %s with a return_path needs provider "
+                     "{ return_path_cname HOST; } or { return_path_mx HOST; spf_include DOMAIN; }",
+                     ct->tenant.name.data, d, names[id->dns]);
+        }
+    }
 }
 
 /* parse_tenant - tenant NAME { login ...; identity ... { } } */
@@ -713,12 +881,16 @@ ta_conf_parse(const char *text, size_t len, const char *file, const char *basedi
             next(&ps);
         } else if (word_is(&ps, "tenant")) {
             parse_tenant(&ps, &tenants);
+        } else if (word_is(&ps, "provider")) {
+            parse_provider(&ps, &c->provider);
+        } else if (word_is(&ps, "require_dmarc")) {
+            c->provider.require_dmarc = flag_directive(&ps, "require_dmarc", c->provider.require_dmarc);
         } else if (word_is(&ps, "unknown_login")) {
             if (directive_value(&ps, "unknown_login", &v) && (i = one_of(&ps, l, "unknown_login", v, unknown)) >= 0)
                 c->reject_unknown_login = i;
         } else {
             if (ps.tok.type == TK_WORD)
-                perr(&ps, l, "unknown directive \"%.*s\" (known: tenant, unknown_login)",
+                perr(&ps, l, "unknown directive \"%.*s\" (known: tenant, unknown_login, provider, require_dmarc)",
                     (int) ps.tok.len, ps.tok.data);
             else
                 perr(&ps, l, "unexpected '%s'", ps.tok.type == TK_CLOSE ? "}" : ps.tok.type == TK_OPEN ? "{" : ";");
@@ -731,6 +903,8 @@ ta_conf_parse(const char *text, size_t len, const char *file, const char *basedi
     free(ps.tok.unescaped);
     c->ntenants = tenants.n;
     c->tenants = vec_to_arena(&ps, &tenants);
+    if (c->tenants != NULL || c->ntenants == 0)
+        check_onboarding(&ps, c);
     if (ps.oom)
         ta_conf_error(errs, "%s: out of memory", file);
     if (errs->n > 0) {

@@ -19,6 +19,12 @@
  *	that need the file system (key files) are the check callback's, run
  *	for each key so that its errors carry the key's line. Warnings (an
  *	identity that can sign nothing) go to warn, when set.
+ *
+ *	The provider block and the identities' dns settings are checked
+ *	against each other: dns cname needs cname_zone (and, with a
+ *	return_path, return_path_cname or return_path_mx); dns delegated
+ *	needs name_servers and a domain identity; egress addresses must be
+ *	IPv4 or IPv6 addresses, dmarc_rua a mailto: URI.
  */
 #ifndef TA_CONF_H
 #define TA_CONF_H
@@ -39,8 +45,28 @@ typedef struct {
     size_t       line;          /* where the tenant block starts */
 } ta_conf_tenant_t;
 
+/* The provider's side of onboarding (top-level "provider { }"). */
+#define TA_PROVIDER_MAX_NS     8
+#define TA_PROVIDER_MAX_EGRESS 32
+
+typedef struct {
+    size_t    nns;
+    ta_str_t  ns[TA_PROVIDER_MAX_NS];       /* name servers a delegated subdomain points to */
+    ta_str_t  cname_zone;                    /* CNAME delegation: SEL._domainkey.D -> SEL.D.cname_zone */
+    ta_str_t  return_path_cname;             /* the return path: a CNAME to this host ... */
+    ta_str_t  return_path_mx;                /* ... or its own MX (this exchange) */
+    unsigned  return_path_mx_pref;
+    ta_str_t  spf_include;                   /* and SPF "v=spf1 include:THIS -all" */
+    size_t    negress;
+    ta_str_t  egress[TA_PROVIDER_MAX_EGRESS]; /* addresses mail leaves from (SPF must authorise them) */
+    ta_str_t  dmarc_rua;                     /* the rua of a suggested DMARC record (mailto:) */
+    unsigned  require_dmarc:1;               /* the default for identities */
+    unsigned  present:1;                     /* a provider block was given */
+} ta_provider_t;
+
 typedef struct ta_conf {
     int                reject_unknown_login;
+    ta_provider_t      provider;
     size_t             ntenants;
     ta_conf_tenant_t  *tenants;
     struct ta_arena   *arena;   /* owns every string and array */

@@ -77,15 +77,16 @@ map_file(const char *path, int *fdp, struct cdb *cdb, struct stat *st,
         close(fd);
         return TA_ESYSTEM;
     }
-    if (le32(meta + 4) != TA_STORE_VERSION) {
-        snprintf(err, errlen, "store %s has format version %u; this program reads version %u: recompile it",
-                 path, le32(meta + 4), TA_STORE_VERSION);
+    if (le32(meta + 4) < TA_STORE_VERSION_MIN || le32(meta + 4) > TA_STORE_VERSION) {
+        snprintf(err, errlen, "store %s has format version %u; this program reads versions %u to %u: recompile it",
+                 path, le32(meta + 4), TA_STORE_VERSION_MIN, TA_STORE_VERSION);
         cdb_free(cdb);
         close(fd);
         return TA_ESYSTEM;
     }
     *ntenants = le32(meta + 8);
     settings->reject_unknown_login = (le32(meta + 12) & 1) != 0;
+    settings->version = le32(meta + 4);
     *fdp = fd;
     return TA_OK;
 }
@@ -164,6 +165,7 @@ ta_store_count(const ta_store_t *st)
 typedef struct {
     const unsigned char *p, *end;
     int                  bad;
+    unsigned             version;   /* the store's format version */
 } rd_t;
 
 static unsigned
@@ -246,6 +248,12 @@ decode(rd_t *r, ta_tenant_t *t, ta_identity_t *ids, ta_key_t *keys, char **pool,
         id.parent_from = (flags & TA_IDF_PARENT_FROM) != 0;
         id.subdomains = (flags & TA_IDF_SUBDOMAINS) != 0;
         id.rewrite_return_path = (flags & TA_IDF_REWRITE) != 0;
+        flags = r->version >= 2 ? rd_u8(r) : 0;
+        id.dns = (ta_delegation_t) (flags & TA_IDO_DNS_MASK);
+        id.dns_check = (flags & TA_IDO_NO_DNS_CHECK) == 0;
+        id.require_dmarc = (flags & TA_IDO_REQUIRE_DMARC) != 0;
+        if (id.dns > TA_DELEG_NS)
+            r->bad = 1;
         id.domain = rd_str(r, pool, strbytes);
         id.local_part = rd_str(r, pool, strbytes);
         id.return_path = rd_str(r, pool, strbytes);
@@ -294,6 +302,7 @@ tenant_record(ta_store_t *st, ta_str_t login, ta_tenant_t **out, char *err, size
     r.p = rec;
     r.end = rec + len;
     r.bad = 0;
+    r.version = st->settings.version;
     decode(&r, NULL, NULL, NULL, NULL, &nids, &nkeys, &strbytes);
     if (r.bad) {
         snprintf(err, errlen, "store %s is corrupt (bad record for login %.*s)", st->path,

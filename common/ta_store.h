@@ -47,7 +47,8 @@
 typedef struct ta_store ta_store_t;
 
 typedef struct {
-    int reject_unknown_login;   /* default 1: a login with no tenant is refused */
+    int      reject_unknown_login;  /* default 1: a login with no tenant is refused */
+    unsigned version;               /* the file's format version */
 } ta_store_settings_t;
 
 typedef struct {

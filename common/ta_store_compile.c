@@ -216,6 +216,8 @@ encode(buf_t *b, const ta_tenant_t *t)
         put_u8(b, (id->monitor ? TA_IDF_MONITOR : 0) | (id->allow_null_sender ? TA_IDF_NULL_SENDER : 0)
                   | (id->parent_from ? TA_IDF_PARENT_FROM : 0) | (id->subdomains ? TA_IDF_SUBDOMAINS : 0)
                   | (id->rewrite_return_path ? TA_IDF_REWRITE : 0));
+        put_u8(b, ((unsigned) id->dns & TA_IDO_DNS_MASK) | (id->dns_check ? 0 : TA_IDO_NO_DNS_CHECK)
+                  | (id->require_dmarc ? TA_IDO_REQUIRE_DMARC : 0));
         put_str(b, id->domain);
         put_str(b, id->local_part);
         put_str(b, id->return_path);

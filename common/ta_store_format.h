@@ -13,15 +13,20 @@
  *	  str name; u16 nidentities; per identity:
  *	    u8 mode; u8 alignment; u8 flags (monitor 1, null sender 2,
  *	    parent_from 4, subdomains 8, rewrite_return_path 16);
+ *	    (version 2) u8 onboarding (bits 0-1 dns: manual 0, cname 1,
+ *	    delegated 2; no dns_check 4; require_dmarc 8);
  *	    str domain; str local_part; str return_path; str pattern;
  *	    u16 nkeys; per key: str selector; str domain; str file; u8 alg; u8 state
- *	The reader checks every length against the record's end.
+ *	The reader checks every length against the record's end. It reads
+ *	version 1 too (no onboarding byte: dns manual, dns_check on,
+ *	require_dmarc off), so a store compiled before version 2 keeps working.
  */
 #ifndef TA_STORE_FORMAT_H
 #define TA_STORE_FORMAT_H
 
 #define TA_STORE_MAGIC      "TAST"
-#define TA_STORE_VERSION    1
+#define TA_STORE_VERSION    2
+#define TA_STORE_VERSION_MIN 1
 #define TA_STORE_META_KEY   "\0meta"
 #define TA_STORE_META_KLEN  5
 
@@ -31,6 +36,12 @@ enum {
     TA_IDF_PARENT_FROM = 4,
     TA_IDF_SUBDOMAINS = 8,
     TA_IDF_REWRITE = 16
+};
+
+enum {
+    TA_IDO_DNS_MASK = 3,
+    TA_IDO_NO_DNS_CHECK = 4,
+    TA_IDO_REQUIRE_DMARC = 8
 };
 
 #endif

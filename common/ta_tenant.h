@@ -17,6 +17,13 @@
  *	                  the parent domain when `parent_from` is on.
  *	TA_MODE_ADDRESS   one verified From address (a sender signature).
  *
+ *	Onboarding (README "DNS records"): dns says how the customer
+ *	publishes the identity's records - TXT by hand, CNAMEs into the
+ *	provider's zone, or a subdomain delegated to the provider's name
+ *	servers; dns_check, that a key signs only once `tenantalign verify`
+ *	has seen it published; require_dmarc, that From domains without a
+ *	DMARC record are refused.
+ *
  *	All strings are lower-case ASCII (domains are A-labels) except the
  *	local part of an address identity, which is kept as verified.
  *	Strings point into storage owned by whoever produced the record (the
@@ -53,6 +60,13 @@ typedef enum {
     TA_ALIGN_STRICT = 1
 } ta_align_t;
 
+/* how the customer publishes an identity's DNS records (onboarding) */
+typedef enum {
+    TA_DELEG_MANUAL = 0,    /* the customer publishes the TXT records */
+    TA_DELEG_CNAME = 1,     /* selectors and return path are CNAMEs into the provider's zone */
+    TA_DELEG_NS = 2         /* the subdomain is delegated to the provider's name servers */
+} ta_delegation_t;
+
 typedef struct {
     ta_str_t        selector;
     ta_str_t        domain;     /* d=; the identity's domain unless set */
@@ -75,6 +89,11 @@ typedef struct {
     unsigned            rewrite_return_path:1; /* envelope domain := return_path */
     size_t              nkeys;
     const ta_key_t     *keys;
+    /* onboarding */
+    ta_delegation_t     dns;
+    unsigned            dns_check:1;    /* keys sign only once verify saw them published */
+    unsigned            require_dmarc:1; /* From domains must publish DMARC */
+    unsigned            require_dmarc_set:1; /* parsing only: set here, not inherited */
 } ta_identity_t;
 
 typedef struct {

@@ -15,8 +15,8 @@ static const ta_key_t keys[] = {
     { S("s1"), TA_STR_NULL, S("/k/a.pem"), TA_ALG_RSA_SHA256, TA_KEY_ACTIVE },
 };
 static const ta_identity_t ids[] = {
-    { TA_MODE_DOMAIN, S("acme.example"), S(""), S("bounces.acme.example"), S(""), TA_ALIGN_RELAXED, 0, 0, 0, 0, 0, 1, keys },
-    { TA_MODE_DELEGATED, S("email.initech.example"), S(""), S(""), S("news|billing"), TA_ALIGN_RELAXED, 0, 1, 1, 0, 0, 1, keys },
+    { TA_MODE_DOMAIN, S("acme.example"), S(""), S("bounces.acme.example"), S(""), TA_ALIGN_RELAXED, 0, 0, 0, 0, 0, 1, keys, TA_DELEG_MANUAL, 1, 0, 0 },
+    { TA_MODE_DELEGATED, S("email.initech.example"), S(""), S(""), S("news|billing"), TA_ALIGN_RELAXED, 0, 1, 1, 0, 0, 1, keys, TA_DELEG_MANUAL, 1, 0, 0 },
 };
 static const ta_tenant_t tenant = { S("acme"), 2, ids };
 static ta_header_field_t fields[TA_HEADER_MAX_FIELDS];

@@ -35,7 +35,7 @@ static const ta_key_t foreign_d_key[] = {
 
 #define ID(mode_, dom, local, rp, pat, align, mon, nul, parent, sub, rw, keys) \
     { mode_, S(dom), S(local), S(rp), S(pat), align, mon, nul, parent, sub, rw, \
-      sizeof(keys) / sizeof(keys[0]), keys }
+      sizeof(keys) / sizeof(keys[0]), keys, TA_DELEG_MANUAL, 1, 0, 0 }
 
 static const ta_identity_t acme_ids[] = {
     ID(TA_MODE_DOMAIN, "acme.example", "", "bounces.acme.example", "", TA_ALIGN_RELAXED, 0, 0, 0, 0, 0, acme_keys),

@@ -226,6 +226,66 @@ test_errors(void **state)
                  "is also used by tenant a");
 }
 
+/* the onboarding settings: checked against the provider block, and kept in the store */
+static void
+test_onboarding(void **state)
+{
+    char                 err[8192];
+    ta_store_t          *st;
+    ta_tenant_t         *t;
+    const ta_identity_t *id;
+
+    (void) state;
+    expect_error(T("dns cname;"), "identity t.example: dns cname needs provider { cname_zone ZONE; }");
+    expect_error(T("dns delegated;"), "dns delegated needs provider { name_servers NS ...; }");
+    expect_error(T("dns sideways;"), "\"dns\" must be one of manual, cname, delegated");
+    expect_error("provider { cname_zone dkim.esp.example; }\n" T("dns cname; return_path bounces.t.example;"),
+                 "dns cname with a return_path needs provider { return_path_cname HOST; }");
+    expect_error("provider { name_servers ns1.esp.example; }\n"
+                 "tenant t { login t; identity a@t.example { mode address; dns delegated; } }\n",
+                 "dns delegated needs a domain identity");
+    expect_error("provider { egress 192.0.2.1 300.1.1.1; }\n", "egress \"300.1.1.1\" is not an IPv4 or IPv6 address");
+    expect_error("provider { dmarc_rua dmarc@esp.example; }\n", "dmarc_rua \"dmarc@esp.example\" is not a mailto: address");
+    expect_error("provider { return_path_mx mx.esp.example; }\n", "return_path_mx needs spf_include");
+    expect_error("provider { return_path_mx mx.esp.example 70000; spf_include _spf.esp.example; }\n",
+                 "preference \"70000\" is not a number");
+    expect_error("provider { colour blue; }\n", "unknown field \"colour\" in provider");
+    expect_error("provider { }\nprovider { }\n", "provider block given twice");
+
+    /* good: every mode, require_dmarc inherited from the top level (which comes last) */
+    write_file(src,
+        "provider {\n"
+        "    name_servers ns1.esp.example ns2.esp.example;\n"
+        "    cname_zone dkim.esp.example;\n"
+        "    return_path_cname rp.esp.example;\n"
+        "    egress 192.0.2.10 2001:db8::10;\n"
+        "    dmarc_rua mailto:dmarc@esp.example;\n"
+        "}\n"
+        "tenant t { login t;\n"
+        "  identity a.example { mode domain; dns cname; return_path bounces.a.example; }\n"
+        "  identity b.example { mode domain; dns delegated; dns_check off; require_dmarc off; }\n"
+        "  identity c.example { mode domain; }\n"
+        "}\n"
+        "require_dmarc on;\n");
+    assert_int_equal(ta_store_compile(src, store, NULL, err, sizeof(err)), TA_OK);
+    assert_int_equal(ta_store_open(store, &st, err, sizeof(err)), TA_OK);
+    assert_int_equal(ta_store_settings(st)->version, 2);
+    assert_int_equal(ta_store_lookup(st, ta_str("t", 1), &t, err, sizeof(err)), TA_OK);
+    assert_int_equal(t->nidentities, 3);
+    id = &t->identities[0];
+    assert_int_equal(id->dns, TA_DELEG_CNAME);
+    assert_true(id->dns_check && id->require_dmarc);
+    id = &t->identities[1];
+    assert_int_equal(id->dns, TA_DELEG_NS);
+    assert_false(id->dns_check);
+    assert_false(id->require_dmarc);
+    id = &t->identities[2];
+    assert_int_equal(id->dns, TA_DELEG_MANUAL);
+    assert_true(id->dns_check && id->require_dmarc);
+    ta_tenant_free(t);
+    ta_store_close(st);
+}
+
 static void
 test_all_errors_reported(void **state)
 {
@@ -308,6 +368,7 @@ main(void)
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_each),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_onboarding),
         cmocka_unit_test(test_all_errors_reported),
         cmocka_unit_test(test_replace_and_refresh),
         cmocka_unit_test(test_bad_stores),
