@@ -662,6 +662,44 @@ parse_identity(parser_t *ps, vec_t *ids)
     id->require_dmarc_set = require_dmarc_set ? 1 : 0;
 }
 
+/*
+ * dns_name_value - a DNS name that need not be a host name: labels of
+ * letters, digits, '-' and '_' (SPF's "_spf.esp.example"), lower-cased
+ */
+static int
+dns_name_value(parser_t *ps, size_t line, const char *what, ta_str_t in, ta_str_t *out)
+{
+    char   buf[TA_DOMAIN_MAX + 1];
+    size_t i, label = 0;
+
+    if (in.len == 0 || in.len > TA_DOMAIN_MAX) {
+        perr(ps, line, "%s \"%.*s\": not a DNS name", what, (int) in.len, in.data);
+        return 0;
+    }
+    for (i = 0; i < in.len; i++) {
+        char c = in.data[i];
+
+        if (c == '.') {
+            if (label == 0 || i + 1 == in.len)
+                break;
+            label = 0;
+        } else if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+                     || c == '-' || c == '_') || ++label > 63) {
+            break;
+        }
+        buf[i] = (char) ((c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c);
+    }
+    if (i < in.len) {
+        perr(ps, line, "%s \"%.*s\": not a DNS name (labels of letters, digits, '-' and '_')",
+             what, (int) in.len, in.data);
+        return 0;
+    }
+    *out = arena_str(ps->arena, buf, in.len);
+    if (out->data == NULL)
+        ps->oom = 1;
+    return 1;
+}
+
 /* host_value - one domain value of a provider directive */
 static void
 host_value(parser_t *ps, const char *name, ta_str_t *out)
@@ -702,7 +740,8 @@ parse_provider(parser_t *ps, ta_provider_t *pv)
         } else if (word_is(ps, "return_path_cname")) {
             host_value(ps, "return_path_cname", &pv->return_path_cname);
         } else if (word_is(ps, "spf_include")) {
-            host_value(ps, "spf_include", &pv->spf_include);
+            if (directive_value(ps, "spf_include", &v))
+                dns_name_value(ps, l, "spf_include", v, &pv->spf_include);
         } else if (word_is(ps, "return_path_mx")) {
             if (directive_values(ps, "return_path_mx", vals, 2, &n)
                 && domain_value(ps, l, "return_path_mx", vals[0], &pv->return_path_mx)) {

@@ -29,6 +29,7 @@
 #ifndef TA_CONF_H
 #define TA_CONF_H
 
+#include "ta_provider.h"
 #include "ta_tenant.h"
 
 #define TA_CONF_MAX_ERRORS 20
@@ -45,24 +46,6 @@ typedef struct {
     size_t       line;          /* where the tenant block starts */
 } ta_conf_tenant_t;
 
-/* The provider's side of onboarding (top-level "provider { }"). */
-#define TA_PROVIDER_MAX_NS     8
-#define TA_PROVIDER_MAX_EGRESS 32
-
-typedef struct {
-    size_t    nns;
-    ta_str_t  ns[TA_PROVIDER_MAX_NS];       /* name servers a delegated subdomain points to */
-    ta_str_t  cname_zone;                    /* CNAME delegation: SEL._domainkey.D -> SEL.D.cname_zone */
-    ta_str_t  return_path_cname;             /* the return path: a CNAME to this host ... */
-    ta_str_t  return_path_mx;                /* ... or its own MX (this exchange) */
-    unsigned  return_path_mx_pref;
-    ta_str_t  spf_include;                   /* and SPF "v=spf1 include:THIS -all" */
-    size_t    negress;
-    ta_str_t  egress[TA_PROVIDER_MAX_EGRESS]; /* addresses mail leaves from (SPF must authorise them) */
-    ta_str_t  dmarc_rua;                     /* the rua of a suggested DMARC record (mailto:) */
-    unsigned  require_dmarc:1;               /* the default for identities */
-    unsigned  present:1;                     /* a provider block was given */
-} ta_provider_t;
 
 typedef struct ta_conf {
     int                reject_unknown_login;

@@ -396,3 +396,64 @@ ta_store_close(ta_store_t *st)
     free(st->path);
     free(st);
 }
+
+/* ta_store_provider - the provider block, in one allocation (free()) */
+ta_provider_t *
+ta_store_provider(ta_store_t *st, char *err, size_t errlen)
+{
+    const unsigned char *rec = NULL;
+    unsigned             len = 0, flags, i, pass;
+    size_t               strbytes = 0;
+    char                *pool = NULL;
+    ta_provider_t        pv, *out = NULL;
+    rd_t                 r;
+
+    if (cdb_find(&st->cdb, TA_STORE_PROVIDER_KEY, TA_STORE_PROVIDER_KLEN) > 0) {
+        len = cdb_datalen(&st->cdb);
+        rec = cdb_get(&st->cdb, len, cdb_datapos(&st->cdb));
+    }
+    /* two passes, as decode(): count, then copy into the allocation */
+    for (pass = 0; pass < 2; pass++) {
+        memset(&pv, 0, sizeof(pv));
+        if (rec != NULL) {
+            r.p = rec;
+            r.end = rec + len;
+            r.bad = 0;
+            r.version = st->settings.version;
+            flags = rd_u8(&r);
+            pv.require_dmarc = (flags & TA_PROV_REQUIRE_DMARC) != 0;
+            pv.present = (flags & TA_PROV_PRESENT) != 0;
+            pv.nns = rd_u8(&r);
+            if (pv.nns > TA_PROVIDER_MAX_NS)
+                r.bad = 1;
+            for (i = 0; i < pv.nns && !r.bad; i++)
+                pv.ns[i] = rd_str(&r, pass ? &pool : NULL, &strbytes);
+            pv.cname_zone = rd_str(&r, pass ? &pool : NULL, &strbytes);
+            pv.return_path_cname = rd_str(&r, pass ? &pool : NULL, &strbytes);
+            pv.return_path_mx = rd_str(&r, pass ? &pool : NULL, &strbytes);
+            pv.return_path_mx_pref = rd_u16(&r);
+            pv.spf_include = rd_str(&r, pass ? &pool : NULL, &strbytes);
+            pv.negress = rd_u8(&r);
+            if (pv.negress > TA_PROVIDER_MAX_EGRESS)
+                r.bad = 1;
+            for (i = 0; i < pv.negress && !r.bad; i++)
+                pv.egress[i] = rd_str(&r, pass ? &pool : NULL, &strbytes);
+            pv.dmarc_rua = rd_str(&r, pass ? &pool : NULL, &strbytes);
+            if (r.bad || r.p != r.end) {
+                snprintf(err, errlen, "store %s is corrupt (bad provider record)", st->path);
+                free(out);
+                return NULL;
+            }
+        }
+        if (pass == 0) {
+            out = malloc(sizeof(*out) + strbytes + 1);
+            if (out == NULL) {
+                snprintf(err, errlen, "out of memory");
+                return NULL;
+            }
+            pool = (char *) (out + 1);
+        }
+    }
+    *out = pv;
+    return out;
+}

@@ -11,6 +11,7 @@
  *	int  ta_store_each(ta_store_t *st, int (*fn)(const ta_tenant_t *, void *),
  *	                   void *arg, char *err, size_t errlen);
  *	void ta_tenant_free(ta_tenant_t *t);
+ *	ta_provider_t *ta_store_provider(ta_store_t *st, char *err, size_t errlen);
  *	void ta_store_close(ta_store_t *st);
  *	int  ta_store_compile(const char *source, const char *store,
  *	                      const ta_compile_opts_t *opts, char *err, size_t errlen);
@@ -33,7 +34,10 @@
  *	warming caches, not for the message path.
  *
  *	Settings that are not per tenant (what to do with a login that has no
- *	tenant) are in ta_store_settings().
+ *	tenant, the format version) are in ta_store_settings().
+ *	ta_store_provider() decodes the provider block (ta_provider.h) into
+ *	one allocation the caller frees with free(); NULL with err set when
+ *	the record is corrupt, an empty block for a format 1 store.
  * RETURN
  *	TA_OK; TA_NOTFOUND (lookup: no tenant for that login); TA_EINPUT
  *	(compile: the source is wrong, err names file:line); TA_ESYSTEM (the
@@ -42,6 +46,7 @@
 #ifndef TA_STORE_H
 #define TA_STORE_H
 
+#include "ta_provider.h"
 #include "ta_tenant.h"
 
 typedef struct ta_store ta_store_t;
@@ -64,6 +69,7 @@ int  ta_store_lookup(ta_store_t *st, ta_str_t login, ta_tenant_t **out,
 int  ta_store_each(ta_store_t *st, int (*fn)(const ta_tenant_t *t, void *arg),
     void *arg, char *err, size_t errlen);
 const ta_store_settings_t *ta_store_settings(const ta_store_t *st);
+ta_provider_t *ta_store_provider(ta_store_t *st, char *err, size_t errlen);
 size_t ta_store_count(const ta_store_t *st);
 void ta_tenant_free(ta_tenant_t *t);
 void ta_store_close(ta_store_t *st);

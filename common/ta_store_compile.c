@@ -233,6 +233,28 @@ encode(buf_t *b, const ta_tenant_t *t)
     }
 }
 
+/* encode_provider - the provider block (see ta_store_format.h) */
+static void
+encode_provider(buf_t *b, const ta_provider_t *pv)
+{
+    size_t i;
+
+    b->len = 0;
+    put_u8(b, (pv->require_dmarc ? TA_PROV_REQUIRE_DMARC : 0) | (pv->present ? TA_PROV_PRESENT : 0));
+    put_u8(b, pv->nns);
+    for (i = 0; i < pv->nns; i++)
+        put_str(b, pv->ns[i]);
+    put_str(b, pv->cname_zone);
+    put_str(b, pv->return_path_cname);
+    put_str(b, pv->return_path_mx);
+    put_u16(b, pv->return_path_mx_pref);
+    put_str(b, pv->spf_include);
+    put_u8(b, pv->negress);
+    for (i = 0; i < pv->negress; i++)
+        put_str(b, pv->egress[i]);
+    put_str(b, pv->dmarc_rua);
+}
+
 /* join_errors - every collected error, one per line */
 static void
 join_errors(const ta_conf_errors_t *errs, char *err, size_t errlen)
@@ -334,6 +356,9 @@ write_store(const ta_conf_t *c, const char *store, const ta_compile_opts_t *opts
         meta[12 + i] = (unsigned char) ((c->reject_unknown_login ? 1u : 0u) >> (8 * i));
     }
     if (cdb_make_add(&cm, TA_STORE_META_KEY, TA_STORE_META_KLEN, meta, sizeof(meta)) != 0)
+        goto fail;
+    encode_provider(&b, &c->provider);
+    if (b.oom || cdb_make_add(&cm, TA_STORE_PROVIDER_KEY, TA_STORE_PROVIDER_KLEN, b.p, (unsigned) b.len) != 0)
         goto fail;
     for (i = 0; i < c->ntenants; i++) {
         encode(&b, &c->tenants[i].tenant);

@@ -8,6 +8,11 @@
  *	  "\0meta"       TA_STORE_MAGIC, u32 format version, u32 tenant count,
  *	                 u32 flags (bit 0: reject unknown logins)
  *	  "L" LOGIN      the tenant record acting for that login
+ *	  "\0prov"       (version 2) the provider block: u8 flags (require_dmarc
+ *	                 1, present 2); u8 n, n str name servers; str
+ *	                 cname_zone; str return_path_cname; str return_path_mx;
+ *	                 u16 mx preference; str spf_include; u8 n, n str egress
+ *	                 addresses; str dmarc_rua
  *	A tenant record (all integers little-endian; a string is u16 length
  *	then bytes):
  *	  str name; u16 nidentities; per identity:
@@ -29,6 +34,8 @@
 #define TA_STORE_VERSION_MIN 1
 #define TA_STORE_META_KEY   "\0meta"
 #define TA_STORE_META_KLEN  5
+#define TA_STORE_PROVIDER_KEY  "\0prov"
+#define TA_STORE_PROVIDER_KLEN 5
 
 enum {
     TA_IDF_MONITOR = 1,
@@ -36,6 +43,11 @@ enum {
     TA_IDF_PARENT_FROM = 4,
     TA_IDF_SUBDOMAINS = 8,
     TA_IDF_REWRITE = 16
+};
+
+enum {
+    TA_PROV_REQUIRE_DMARC = 1,
+    TA_PROV_PRESENT = 2
 };
 
 enum {

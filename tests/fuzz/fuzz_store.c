@@ -35,6 +35,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             ta_tenant_free(t);
         }
     }
+    {
+        ta_provider_t *pv = ta_store_provider(st, err, sizeof(err));
+        size_t         j, n = 0;
+
+        if (pv != NULL) {
+            for (j = 0; j < pv->nns; j++)
+                n += pv->ns[j].len;
+            for (j = 0; j < pv->negress; j++)
+                n += pv->egress[j].len;
+            if (pv->nns > TA_PROVIDER_MAX_NS || pv->negress > TA_PROVIDER_MAX_EGRESS || n > size)
+                abort();
+            free(pv);
+        }
+    }
     ta_store_close(st);
     return 0;
 }

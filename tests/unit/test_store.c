@@ -233,6 +233,7 @@ test_onboarding(void **state)
     char                 err[8192];
     ta_store_t          *st;
     ta_tenant_t         *t;
+    ta_provider_t       *pv;
     const ta_identity_t *id;
 
     (void) state;
@@ -250,6 +251,7 @@ test_onboarding(void **state)
     expect_error("provider { return_path_mx mx.esp.example 70000; spf_include _spf.esp.example; }\n",
                  "preference \"70000\" is not a number");
     expect_error("provider { colour blue; }\n", "unknown field \"colour\" in provider");
+    expect_error("provider { spf_include _spf..esp.example; }\n", "spf_include \"_spf..esp.example\": not a DNS name");
     expect_error("provider { }\nprovider { }\n", "provider block given twice");
 
     /* good: every mode, require_dmarc inherited from the top level (which comes last) */
@@ -258,6 +260,7 @@ test_onboarding(void **state)
         "    name_servers ns1.esp.example ns2.esp.example;\n"
         "    cname_zone dkim.esp.example;\n"
         "    return_path_cname rp.esp.example;\n"
+        "    spf_include _SPF.esp.example;\n"
         "    egress 192.0.2.10 2001:db8::10;\n"
         "    dmarc_rua mailto:dmarc@esp.example;\n"
         "}\n"
@@ -283,6 +286,19 @@ test_onboarding(void **state)
     assert_int_equal(id->dns, TA_DELEG_MANUAL);
     assert_true(id->dns_check && id->require_dmarc);
     ta_tenant_free(t);
+    pv = ta_store_provider(st, err, sizeof(err));
+    assert_non_null(pv);
+    assert_true(pv->present && pv->require_dmarc);
+    assert_int_equal(pv->nns, 2);
+    assert_string_equal(pv->ns[1].data, "ns2.esp.example");
+    assert_string_equal(pv->cname_zone.data, "dkim.esp.example");
+    assert_string_equal(pv->return_path_cname.data, "rp.esp.example");
+    assert_string_equal(pv->spf_include.data, "_spf.esp.example");
+    assert_int_equal(pv->return_path_mx.len, 0);
+    assert_int_equal(pv->negress, 2);
+    assert_string_equal(pv->egress[1].data, "2001:db8::10");
+    assert_string_equal(pv->dmarc_rua.data, "mailto:dmarc@esp.example");
+    free(pv);
     ta_store_close(st);
 }
 
