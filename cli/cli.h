@@ -21,5 +21,6 @@ int ta_cmd_compile(int argc, char **argv);
 int ta_cmd_check(int argc, char **argv);
 int ta_cmd_sign(int argc, char **argv);
 int ta_cmd_keygen(int argc, char **argv);
+int ta_cmd_dns(int argc, char **argv);
 
 #endif

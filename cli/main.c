@@ -2,13 +2,14 @@
  * NAME
  *	tenantalign 1
  * SUMMARY
- *	command-line front end: compile, check, sign, keygen
+ *	command-line front end: compile, check, sign, keygen, dns
  * SYNOPSIS
  *	tenantalign compile [--progress] SOURCE STORE
  *	tenantalign check --store STORE --login LOGIN --mail-from ADDR
  *	                  [--json] [--monitor] [--eol auto|crlf|lf] [FILE|-]
  *	tenantalign sign --key FILE --domain D --selector S ... [FILE|-]
  *	tenantalign keygen --alg ALG --domain D --selector S --out DIR
+ *	tenantalign dns [--tenant T] [--identity D] [--format F] (--store S | SOURCE)
  * DESCRIPTION
  *	Each command has --help. Exit status: 0 accept / success, 1 reject /
  *	bad input, 2 tempfail / system error, 64 usage error.
@@ -29,6 +30,7 @@ static const char usage[] =
     "  check    show the verdict (SMTP reply) for one message\n"
     "  sign     DKIM-sign a message (rsa-sha256, ed25519-sha256)\n"
     "  keygen   generate a DKIM key and print its DNS TXT record\n"
+    "  dns      the DNS records each identity needs, and who publishes them\n"
     "\n"
     "'tenantalign COMMAND --help' describes each command.\n"
     "exit status: 0 accept/success, 1 reject/bad input, 2 tempfail/system error, 64 usage\n";
@@ -44,6 +46,7 @@ main(int argc, char **argv)
         { "check", ta_cmd_check },
         { "sign", ta_cmd_sign },
         { "keygen", ta_cmd_keygen },
+        { "dns", ta_cmd_dns },
     };
     size_t i;
 

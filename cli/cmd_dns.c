@@ -1,0 +1,312 @@
+/*
+ * NAME
+ *	cmd_dns 1
+ * SUMMARY
+ *	tenantalign dns: the DNS records each identity needs, who publishes them
+ * SYNOPSIS
+ *	tenantalign dns [--tenant T] [--identity D] [--format zone|json|text]
+ *	                (--store STORE | SOURCE)
+ * DESCRIPTION
+ *	For every identity (or those the filters name) of a tenant source or
+ *	a compiled store, the records ta_onboard_records() plans - the
+ *	customer's and the provider's, for the identity's dns mode - as a
+ *	zone file fragment (absolute names, TTL 3600, comments saying who
+ *	publishes what; it loads unchanged into an authoritative server), as
+ *	JSON (one array of objects), or as text for a person. Key records are
+ *	made from the key files the source names, read here. Exit 0, 1 when
+ *	a filter matches nothing or the source has errors, 2 when a key or
+ *	the store cannot be read, 64 usage.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "cli.h"
+#include "ta_conf.h"
+#include "ta_keys.h"
+#include "ta_onboard.h"
+#include "ta_store.h"
+
+static const char dns_usage[] =
+    "usage: tenantalign dns [--tenant T] [--identity D] [--format zone|json|text]\n"
+    "                       (--store STORE | SOURCE)\n"
+    "\n"
+    "Prints the DNS records each identity needs: DKIM keys (pending, active and\n"
+    "retiring ones; revoked ones as p=), the return path, a DMARC suggestion, and\n"
+    "the CNAMEs or NS records of its delegation, saying who publishes each.\n"
+    "  --tenant T     only tenant T\n"
+    "  --identity D   only identities whose domain (or address) is D\n"
+    "  --format F     zone (default; a zone file fragment), json or text\n"
+    "exit status: 0 printed, 1 nothing matched or errors in SOURCE, 2 a key or the\n"
+    "store cannot be read, 64 usage error\n";
+
+typedef enum { FMT_ZONE, FMT_JSON, FMT_TEXT } fmt_t;
+
+typedef struct {
+    const char          *tenant, *identity;
+    fmt_t                fmt;
+    const ta_provider_t *pv;
+    size_t               printed;       /* identities */
+    size_t               nrec;          /* records printed (JSON commas) */
+    int                  rc;
+    char                 last_tenant[256];
+    ta_dnsrec_t          recs[TA_ONBOARD_MAX];
+} dns_run_t;
+
+static const char *const modes[] = { "manual", "cname", "delegated" };
+static const char *const sides[] = { "customer", "provider" };
+static const char *const kinds[] = { "dkim", "return_path", "spf", "dmarc", "delegation" };
+
+/* public_bytes - p='s bytes for a key file, through the key cache */
+static int
+public_bytes(void *ctx, const ta_key_t *key, unsigned char *out, size_t size, size_t *len,
+    char *err, size_t errlen)
+{
+    char      path[4096], why[256];
+    EVP_PKEY *pkey;
+    int       rc;
+
+    (void) ctx;
+    snprintf(path, sizeof(path), "%.*s", (int) key->key_file.len, key->key_file.data);
+    if (ta_key_get(path, key->alg, &pkey, why, sizeof(why)) != TA_OK) {
+        snprintf(err, errlen, "key %.*s: %s", (int) key->selector.len, key->selector.data, why);
+        return TA_ESYSTEM;
+    }
+    rc = ta_dkimrec_public(pkey, out, size, len);
+    EVP_PKEY_free(pkey);
+    if (rc != TA_OK)
+        snprintf(err, errlen, "key %s: cannot encode its public half", path);
+    return rc;
+}
+
+/* json_str - a JSON string */
+static void
+json_str(const char *s)
+{
+    putchar('"');
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\')
+            printf("\\%c", *s);
+        else if ((unsigned char) *s < 0x20)
+            printf("\\u%04x", *s);
+        else
+            putchar(*s);
+    }
+    putchar('"');
+}
+
+/* identity_name - D, or LOCAL@D for an address identity */
+static void
+identity_name(const ta_identity_t *id, char *buf, size_t size)
+{
+    if (id->mode == TA_MODE_ADDRESS)
+        snprintf(buf, size, "%.*s@%.*s", (int) id->local_part.len, id->local_part.data,
+                 (int) id->domain.len, id->domain.data);
+    else
+        snprintf(buf, size, "%.*s", (int) id->domain.len, id->domain.data);
+}
+
+/* print_records - one identity's records in the chosen format */
+static void
+print_records(dns_run_t *run, const char *tenant, const char *idname, const ta_identity_t *id,
+    size_t n)
+{
+    size_t side, i;
+
+    for (side = 0; side < 2; side++) {
+        int heading = 0;
+
+        for (i = 0; i < n; i++) {
+            const ta_dnsrec_t *r = &run->recs[i];
+
+            if (r->side != side)
+                continue;
+            if (run->fmt == FMT_JSON) {
+                printf("%s\n  {\"tenant\":", run->nrec++ ? "," : "");
+                json_str(tenant);
+                printf(",\"identity\":");
+                json_str(idname);
+                printf(",\"dns\":\"%s\",\"publisher\":\"%s\",\"kind\":\"%s\",\"name\":",
+                       modes[id->dns], sides[r->side], kinds[r->kind]);
+                json_str(r->owner);
+                printf(",\"type\":\"%s\",\"data\":", ta_rr_type_names[r->type]);
+                json_str(r->data);
+                printf(",\"suggestion\":%s", r->suggestion ? "true" : "false");
+                if (r->key)
+                    printf(",\"selector\":\"%.*s\"", (int) r->key->selector.len, r->key->selector.data);
+                if (r->note[0]) {
+                    printf(",\"note\":");
+                    json_str(r->note);
+                }
+                putchar('}');
+                continue;
+            }
+            if (!heading) {
+                printf(run->fmt == FMT_ZONE ? "; published by the %s\n" : "  the %s publishes:\n",
+                       sides[side]);
+                heading = 1;
+            }
+            if (run->fmt == FMT_ZONE) {
+                if (r->note[0])
+                    printf("; %s\n", r->note);
+                printf("%s\t3600\tIN\t%s\t%s\n", r->owner, ta_rr_type_names[r->type], r->data);
+            } else {
+                printf("    %-40s %-5s %s%s%s%s\n", r->owner, ta_rr_type_names[r->type], r->data,
+                       r->note[0] ? "  (" : "", r->note, r->note[0] ? ")" : "");
+            }
+        }
+    }
+}
+
+/* one_tenant - the records of a tenant's identities that pass the filters */
+static int
+one_tenant(const ta_tenant_t *t, void *arg)
+{
+    dns_run_t *run = arg;
+    char       tenant[256], idname[600], err[512];
+    size_t     i, n;
+
+    snprintf(tenant, sizeof(tenant), "%.*s", (int) t->name.len, t->name.data);
+    if ((run->tenant && strcmp(run->tenant, tenant) != 0) || strcmp(run->last_tenant, tenant) == 0)
+        return 0;           /* a store hands a tenant once per login */
+    snprintf(run->last_tenant, sizeof(run->last_tenant), "%s", tenant);
+    for (i = 0; i < t->nidentities; i++) {
+        const ta_identity_t *id = &t->identities[i];
+
+        identity_name(id, idname, sizeof(idname));
+        if (run->identity && strcasecmp(run->identity, idname) != 0)
+            continue;
+        if (ta_onboard_records(id, run->pv, public_bytes, NULL, run->recs, TA_ONBOARD_MAX, &n,
+                               err, sizeof(err)) != TA_OK) {
+            fprintf(stderr, "tenantalign dns: tenant %s, identity %s: %s\n", tenant, idname, err);
+            run->rc = TA_EXIT_TEMPFAIL;
+            continue;
+        }
+        if (run->fmt == FMT_ZONE)
+            printf("%s; tenant %s, identity %s (dns %s)\n", run->printed ? "\n" : "", tenant, idname,
+                   modes[id->dns]);
+        else if (run->fmt == FMT_TEXT)
+            printf("%stenant %s, identity %s (dns %s):\n", run->printed ? "\n" : "", tenant, idname,
+                   modes[id->dns]);
+        print_records(run, tenant, idname, id, n);
+        run->printed++;
+    }
+    return 0;
+}
+
+/* from_source - parse SOURCE (no compile): its tenants and provider */
+static int
+from_source(const char *path, dns_run_t *run)
+{
+    ta_conf_errors_t errs;
+    ta_conf_t       *c;
+    char            *text, *copy, *dir;
+    size_t           len, i;
+
+    text = ta_cli_read(path, &len);
+    if (text == NULL) {
+        fprintf(stderr, "tenantalign dns: %s: %s\n", path, strerror(errno));
+        return TA_EXIT_TEMPFAIL;
+    }
+    copy = strdup(path);
+    dir = copy ? dirname(copy) : ".";
+    memset(&errs, 0, sizeof(errs));
+    c = ta_conf_parse(text, len, path, dir, NULL, NULL, NULL, &errs);
+    free(text);
+    free(copy);
+    if (c == NULL) {
+        for (i = 0; i < errs.n && i < TA_CONF_MAX_ERRORS; i++)
+            fprintf(stderr, "%s\n", errs.msg[i]);
+        return TA_EXIT_REJECT;
+    }
+    run->pv = &c->provider;
+    for (i = 0; i < c->ntenants; i++)
+        one_tenant(&c->tenants[i].tenant, run);
+    ta_conf_free(c);
+    return TA_EXIT_OK;
+}
+
+/* from_store - a compiled store's tenants and provider */
+static int
+from_store(const char *path, dns_run_t *run)
+{
+    ta_store_t    *st;
+    ta_provider_t *pv;
+    char           err[512];
+
+    if (ta_store_open(path, &st, err, sizeof(err)) != TA_OK
+        || (pv = ta_store_provider(st, err, sizeof(err))) == NULL) {
+        fprintf(stderr, "tenantalign dns: %s\n", err);
+        return TA_EXIT_TEMPFAIL;
+    }
+    run->pv = pv;
+    if (ta_store_each(st, one_tenant, run, err, sizeof(err)) != TA_OK) {
+        fprintf(stderr, "tenantalign dns: %s\n", err);
+        run->rc = TA_EXIT_TEMPFAIL;
+    }
+    free(pv);
+    ta_store_close(st);
+    return TA_EXIT_OK;
+}
+
+/* ta_cmd_dns - tenantalign dns */
+int
+ta_cmd_dns(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "store", required_argument, NULL, 's' },
+        { "tenant", required_argument, NULL, 't' },
+        { "identity", required_argument, NULL, 'i' },
+        { "format", required_argument, NULL, 'f' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 }
+    };
+    static dns_run_t run;
+    const char      *store = NULL;
+    int              c, rc;
+
+    memset(&run, 0, sizeof(run));
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 's': store = optarg; break;
+        case 't': run.tenant = optarg; break;
+        case 'i': run.identity = optarg; break;
+        case 'f':
+            if (strcmp(optarg, "zone") == 0)
+                run.fmt = FMT_ZONE;
+            else if (strcmp(optarg, "json") == 0)
+                run.fmt = FMT_JSON;
+            else if (strcmp(optarg, "text") == 0)
+                run.fmt = FMT_TEXT;
+            else {
+                fputs(dns_usage, stderr);
+                return TA_EXIT_USAGE;
+            }
+            break;
+        case 'h': fputs(dns_usage, stdout); return TA_EXIT_OK;
+        default: fputs(dns_usage, stderr); return TA_EXIT_USAGE;
+        }
+    }
+    if ((store == NULL) == (argc - optind != 1)) {
+        fputs(dns_usage, stderr);
+        return TA_EXIT_USAGE;
+    }
+    if (run.fmt == FMT_JSON)
+        putchar('[');
+    rc = store ? from_store(store, &run) : from_source(argv[optind], &run);
+    if (run.fmt == FMT_JSON && rc == TA_EXIT_OK)
+        printf("\n]\n");
+    ta_keys_flush();
+    if (rc != TA_EXIT_OK)
+        return rc;
+    if (run.printed == 0 && run.rc == TA_EXIT_OK) {
+        fprintf(stderr, "tenantalign dns: no identity matched\n");
+        return TA_EXIT_REJECT;
+    }
+    return run.rc;
+}

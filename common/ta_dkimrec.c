@@ -1,0 +1,344 @@
+/*
+ * NAME
+ *	ta_dkimrec 3
+ * SUMMARY
+ *	DKIM key records: parse what a customer published, write what we publish
+ * SYNOPSIS
+ *	#include "ta_dkimrec.h"
+ * DESCRIPTION
+ *	See ta_dkimrec.h. One pass over the tag-list, each tag checked against
+ *	those seen before (a key record has a handful; the list is bounded),
+ *	then the values that need it are read: k=, t=, s=, h= and p=.
+ */
+#include <openssl/x509.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ta_dkimrec.h"
+
+/* is_wsp - SP or HTAB */
+static int
+is_wsp(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+/* is_alpha - an ASCII letter */
+static int
+is_alpha(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/* skip_fws - the offset after folding whitespace at p[i..len): WSP, and
+ * CRLF only when WSP follows it (RFC 5322 FWS without obsolete forms) */
+static size_t
+skip_fws(const char *p, size_t len, size_t i)
+{
+    for (;;) {
+        if (i < len && is_wsp(p[i]))
+            i++;
+        else if (i + 2 < len && p[i] == '\r' && p[i + 1] == '\n' && is_wsp(p[i + 2]))
+            i += 3;
+        else
+            return i;
+    }
+}
+
+/* ta_taglist_next - one tag-spec of an RFC 6376 3.2 tag-list */
+int
+ta_taglist_next(const char *p, size_t len, size_t *pos, ta_tag_t *tag, const char **why)
+{
+    size_t i = skip_fws(p, len, *pos), start, end;
+
+    if (i >= len) {
+        *pos = len;
+        return 0;
+    }
+    if (p[i] == ';') {
+        /* ";;" or a list starting with ";": the caller decides */
+        tag->name = ta_str(p + i, 0);
+        tag->value = ta_str(p + i, 0);
+        *pos = i + 1;
+        return 1;
+    }
+    if (!is_alpha(p[i])) {
+        *why = "a tag name does not start with a letter";
+        return -1;
+    }
+    start = i;
+    while (i < len && (is_alpha(p[i]) || (p[i] >= '0' && p[i] <= '9') || p[i] == '_'))
+        i++;
+    tag->name = ta_str(p + start, i - start);
+    i = skip_fws(p, len, i);
+    if (i >= len || p[i] != '=') {
+        *why = "a tag name is not followed by '='";
+        return -1;
+    }
+    i = skip_fws(p, len, i + 1);
+    start = end = i;
+    while (i < len && p[i] != ';') {
+        unsigned char c = (unsigned char) p[i];
+        size_t        j;
+
+        if (c >= 0x21 && c <= 0x7e) {
+            end = ++i;
+            continue;
+        }
+        /* whitespace inside a value is kept; trailing whitespace is not */
+        j = skip_fws(p, len, i);
+        if (j == i) {
+            *why = "a tag value holds a control character, an 8-bit byte or a bare line break";
+            return -1;
+        }
+        i = j;
+    }
+    tag->value = ta_str(p + start, end - start);
+    *pos = i < len ? i + 1 : len;
+    return 1;
+}
+
+/* field - where the value of a tag this module knows is kept; NULL for others */
+static ta_str_t *
+field(ta_dkimrec_t *r, ta_str_t name)
+{
+    if (name.len != 1)
+        return NULL;
+    switch (name.data[0]) {     /* tag names are case-sensitive (RFC 6376 3.2) */
+    case 'v': return &r->v;
+    case 'h': return &r->h;
+    case 'k': return &r->k;
+    case 'n': return &r->n;
+    case 'p': return &r->p;
+    case 's': return &r->s;
+    case 't': return &r->t;
+    default: return NULL;
+    }
+}
+
+/* list_has - a colon-separated list (whitespace around items allowed)
+ * holds word, compared without case as ABNF literals are */
+static int
+list_has(ta_str_t v, const char *word)
+{
+    ta_str_t w = ta_str_cstr(word);
+    size_t   i = 0, start, end;
+
+    while (i <= v.len) {
+        start = i;
+        while (i < v.len && v.data[i] != ':')
+            i++;
+        end = i;
+        while (start < end && (is_wsp(v.data[start]) || v.data[start] == '\r' || v.data[start] == '\n'))
+            start++;
+        while (end > start && (is_wsp(v.data[end - 1]) || v.data[end - 1] == '\r' || v.data[end - 1] == '\n'))
+            end--;
+        if (ta_str_caseeq(ta_str(v.data + start, end - start), w))
+            return 1;
+        i++;
+    }
+    return 0;
+}
+
+/*
+ * b64_decode - the base64 of p= into out, whitespace skipped; "=" padding
+ * optional but, when present, complete and last. Returns TA_OK, or
+ * TA_EINPUT with *why.
+ */
+static int
+b64_decode(ta_str_t in, unsigned char *out, size_t size, size_t *outlen, const char **why)
+{
+    static const char alphabet[64] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    unsigned          acc = 0;
+    int               bits = 0;
+    size_t            i, n = 0, digits = 0, pad = 0;
+    const char       *hit;
+
+    for (i = 0; i < in.len; i++) {
+        char c = in.data[i];
+
+        if (is_wsp(c) || c == '\r' || c == '\n')
+            continue;
+        if (c == '=') {
+            if (++pad > 2)
+                goto bad;
+            continue;
+        }
+        hit = memchr(alphabet, c, sizeof(alphabet));
+        if (hit == NULL || pad > 0)
+            goto bad;
+        acc = (acc << 6) | (unsigned) (hit - alphabet);
+        bits += 6;
+        digits++;
+        if (bits >= 8) {
+            bits -= 8;
+            if (n == size) {
+                *why = "p= is longer than the largest key we read (1100 bytes)";
+                return TA_EINPUT;
+            }
+            out[n++] = (unsigned char) (acc >> bits);
+            acc &= (1u << bits) - 1;
+        }
+    }
+    if (digits % 4 == 1 || (pad > 0 && (digits + pad) % 4 != 0))
+        goto bad;
+    *outlen = n;
+    return TA_OK;
+bad:
+    *why = "p= is not valid base64";
+    return TA_EINPUT;
+}
+
+/* ta_dkimrec_parse - read a DKIM key record */
+int
+ta_dkimrec_parse(const char *txt, size_t len, ta_dkimrec_t *r, const char **why)
+{
+    ta_str_t  seen[TA_DKIMREC_MAX_TAGS], *slot;
+    size_t    nseen = 0, pos = 0, i, plain = 0;
+    ta_tag_t  tag;
+    int       rc;
+
+    memset(r, 0, sizeof(*r));
+    r->alg = TA_ALG_RSA_SHA256;
+    while ((rc = ta_taglist_next(txt, len, &pos, &tag, why)) == 1) {
+        if (tag.name.len == 0) {
+            *why = "an empty tag-spec (\";;\")";
+            return TA_EINPUT;
+        }
+        if (nseen == TA_DKIMREC_MAX_TAGS) {
+            *why = "more than 64 tags";
+            return TA_EINPUT;
+        }
+        for (i = 0; i < nseen; i++)
+            if (ta_str_eq(seen[i], tag.name)) {
+                *why = "a tag occurs twice (RFC 6376 3.2: the record is invalid)";
+                return TA_EINPUT;
+            }
+        seen[nseen++] = tag.name;
+        if ((slot = field(r, tag.name)) != NULL)
+            *slot = tag.value;
+        if (slot == &r->v && nseen != 1) {
+            *why = "v= is not the first tag";
+            return TA_EINPUT;
+        }
+    }
+    if (rc < 0)
+        return TA_EINPUT;
+    if (r->v.data != NULL && !ta_str_eq(r->v, ta_str("DKIM1", 5))) {
+        *why = "v= is not DKIM1";
+        return TA_EINPUT;
+    }
+    if (r->p.data == NULL) {
+        *why = "no p= tag";
+        return TA_EINPUT;
+    }
+    if (r->t.data != NULL) {
+        r->testing = (unsigned) list_has(r->t, "y");
+        r->strict = (unsigned) list_has(r->t, "s");
+    }
+    if (r->h.data != NULL)
+        r->hash_refused = (unsigned) !list_has(r->h, "sha256");
+    for (i = 0; i < r->p.len; i++)
+        if (!is_wsp(r->p.data[i]) && r->p.data[i] != '\r' && r->p.data[i] != '\n')
+            plain++;
+    if (plain == 0)
+        r->revoked = 1;
+    else if (b64_decode(r->p, r->key, sizeof(r->key), &r->key_len, why) != TA_OK)
+        return TA_EINPUT;
+    if (r->s.data != NULL && !list_has(r->s, "email") && !list_has(r->s, "*")) {
+        *why = "s= names neither email nor *: the key is not for mail";
+        return TA_EINPUT;
+    }
+    if (r->k.data != NULL) {
+        if (ta_str_caseeq(r->k, ta_str("rsa", 3)))
+            r->alg = TA_ALG_RSA_SHA256;
+        else if (ta_str_caseeq(r->k, ta_str("ed25519", 7)))
+            r->alg = TA_ALG_ED25519_SHA256;
+        else {
+            r->alg = -1;
+            *why = "unknown k= (neither rsa nor ed25519)";
+            return TA_EINPUT;
+        }
+    }
+    return TA_OK;
+}
+
+/* ta_dkimrec_text - the record we publish, as 255-octet character-strings */
+size_t
+ta_dkimrec_text(ta_dkim_alg_t alg, const unsigned char *pub, size_t pub_len, int revoked,
+    char *out, size_t size, ta_str_t *parts, size_t *nparts)
+{
+    char   rec[32 + 4 * ((TA_DKIMREC_KEY_MAX + 2) / 3) + 1];
+    size_t n, i, piece, o = 0, k = 0;
+
+    if (pub_len > TA_DKIMREC_KEY_MAX || (alg != TA_ALG_RSA_SHA256 && alg != TA_ALG_ED25519_SHA256))
+        return 0;
+    n = (size_t) snprintf(rec, sizeof(rec), "v=DKIM1; k=%s; p=",
+                          alg == TA_ALG_ED25519_SHA256 ? "ed25519" : "rsa");
+    if (!revoked && pub_len > 0)
+        n += (size_t) EVP_EncodeBlock((unsigned char *) rec + n, pub, (int) pub_len);
+    for (i = 0; i < n; i += piece) {
+        piece = n - i > 255 ? 255 : n - i;
+        /* separator, two quotes, the piece, and the final NUL */
+        if (o + (k > 0) + 2 + piece + 1 > size || k == TA_DKIMREC_MAX_PARTS)
+            return 0;
+        if (k > 0)
+            out[o++] = ' ';
+        out[o++] = '"';
+        if (parts != NULL)
+            parts[k] = ta_str(out + o, piece);
+        memcpy(out + o, rec + i, piece);
+        o += piece;
+        out[o++] = '"';
+        k++;
+    }
+    if (o + 1 > size)
+        return 0;
+    out[o] = '\0';
+    if (nparts != NULL)
+        *nparts = k;
+    return o;
+}
+
+/* ta_dkimrec_public - p='s bytes for a key we hold */
+int
+ta_dkimrec_public(EVP_PKEY *key, unsigned char *out, size_t size, size_t *len)
+{
+    unsigned char *p = out;
+    size_t         raw = size;
+    int            id = EVP_PKEY_get_base_id(key), n;
+
+    if (id == EVP_PKEY_RSA) {
+        n = i2d_PUBKEY(key, NULL);
+        if (n <= 0 || (size_t) n > size || i2d_PUBKEY(key, &p) != n)
+            return TA_ESYSTEM;
+        *len = (size_t) n;
+        return TA_OK;
+    }
+    if (id == EVP_PKEY_ED25519) {
+        if (EVP_PKEY_get_raw_public_key(key, out, &raw) != 1)
+            return TA_ESYSTEM;
+        *len = raw;
+        return TA_OK;
+    }
+    return TA_EINPUT;
+}
+
+/* ta_dkimrec_matches - a record publishes our key under our algorithm */
+int
+ta_dkimrec_matches(const ta_dkimrec_t *r, EVP_PKEY *key)
+{
+    unsigned char pub[TA_DKIMREC_KEY_MAX];
+    size_t        n;
+    int           id = EVP_PKEY_get_base_id(key);
+
+    if (r->revoked || r->key_len == 0)
+        return 0;
+    if (!(id == EVP_PKEY_RSA && r->alg == TA_ALG_RSA_SHA256)
+        && !(id == EVP_PKEY_ED25519 && r->alg == TA_ALG_ED25519_SHA256))
+        return 0;
+    if (ta_dkimrec_public(key, pub, sizeof(pub), &n) != TA_OK)
+        return 0;
+    return n == r->key_len && memcmp(pub, r->key, n) == 0;
+}
