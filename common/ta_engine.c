@@ -473,6 +473,12 @@ ta_txn_header(ta_txn_t *t, const char *hdr, size_t len)
         goto done;
     }
     ta_headers_parse(&t->headers, hdr, len, t->e->conf.eol, t->fields, TA_HEADER_MAX_FIELDS);
+    if (t->headers.body_offset != len) {
+        /* the adapter handed over more than the header section: what it
+         * hashes as body would not be what the parser read as header */
+        ta_verdict_tempfail(&t->v, "the header section handed over does not end at its empty line");
+        goto done;
+    }
     decide(t->e, t->tenant, txn_login(t), t->path, &t->headers, &t->v);
     if (t->v.action == TA_ACCEPT && t->v.nsign > 0 && start_signing(t) == TA_OK)
         t->state = TXN_SIGNING;

@@ -1,7 +1,7 @@
 /* fuzz_eoh - the header/body boundary on any bytes, both line-ending modes:
  * cut into chunks anywhere (sizes taken from the input's first bytes) it
- * gives the one-shot offset, and the byte-at-a-time reference parser puts
- * the body at the same place */
+ * gives the one-shot offset, and the header parser and its byte-at-a-time
+ * reference put the body at the same place */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,7 +9,7 @@
 #include "ta_eoh.h"
 #include "ref_headers.h"
 
-static ta_header_field_t ref_fields[64];
+static ta_header_field_t fields[64], ref_fields[64];
 
 /* chunked - the boundary in the whole message, fed in chunks of the given sizes */
 static size_t
@@ -42,7 +42,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const uint8_t *sizes = data;
     size_t         nsizes = size ? data[0] % 8 : 0, n, one;
     const char    *m;
-    ta_headers_t   r;
+    ta_headers_t   h, r;
     ta_eoh_t       b;
     int            eol;
 
@@ -58,8 +58,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         if (chunked(m, n, (ta_eol_t) eol, sizes, nsizes) != one)
             abort();
+        ta_headers_parse(&h, m, n, (ta_eol_t) eol, fields, 64);
         ref_headers_parse(&r, m, n, (ta_eol_t) eol, ref_fields, 64);
-        if (r.body_offset != (one == TA_EOH_NONE ? n : one))
+        if (r.body_offset != (one == TA_EOH_NONE ? n : one) || h.body_offset != r.body_offset)
             abort();
     }
     return 0;

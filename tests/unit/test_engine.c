@@ -271,6 +271,11 @@ test_transaction(void **state)
     assert_true(has(fx->log, "verdict=reject reason=\"From domain globex.example is not a sending domain of tenant acme\""));
     ta_txn_free(t);
 
+    /* an adapter that hands over more than the header section: a tempfail */
+    t = acme_txn(e, "<b@acme.example>", TA_MAIL_PATH);
+    assert_int_equal(ta_txn_header(t, "From: b@acme.example\r\n\r\nX: y\r\n\r\n", 32), TA_TEMPFAIL);
+    ta_txn_free(t);
+
     /* no empty line: the whole message is its header section */
     t = acme_txn(e, "<b@acme.example>", TA_MAIL_PATH);
     fx = run(t, "From: b@acme.example\r\n", 3);
