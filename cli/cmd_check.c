@@ -5,7 +5,7 @@
  *	tenantalign check: the verdict an adapter would give one message
  * SYNOPSIS
  *	tenantalign check --store STORE --login LOGIN --mail-from ADDR
- *	                  [--json] [--monitor] [--eol auto|crlf|lf] [FILE|-]
+ *	                  [--json] [--monitor] [--eol auto|crlf|lf] [--at-mail] [FILE|-]
  * DESCRIPTION
  *	Runs the message through exactly the code the adapters run (ta_engine:
  *	store lookup, decision, key loading, signing) and prints the SMTP reply
@@ -25,13 +25,14 @@
 
 static const char check_usage[] =
     "usage: tenantalign check --store STORE --login LOGIN --mail-from ADDR\n"
-    "                         [--json] [--monitor] [--eol auto|crlf|lf] [FILE|-]\n"
+    "                         [--json] [--monitor] [--eol auto|crlf|lf] [--at-mail] [FILE|-]\n"
     "\n"
     "Prints the SMTP reply tenantalign would give for the message in FILE (or\n"
     "standard input) relayed by LOGIN with envelope sender ADDR (the MAIL FROM\n"
     "argument, e.g. '<bounces@bounces.acme.example>' or '<>').\n"
     "  --json      the verdict as a JSON object\n"
     "  --monitor   decide as in monitor mode (accept, report the would-be reason)\n"
+    "  --at-mail   only the check the adapters make at MAIL FROM (no message read)\n"
     "  --eol       line endings of the input (default: auto)\n"
     "exit status: 0 accept, 1 reject, 2 tempfail, 64 usage error\n";
 
@@ -96,6 +97,39 @@ print_json(const ta_verdict_t *v, ta_str_t tenant, const char *login, ta_str_t r
     printf("}\n");
 }
 
+/* check_at_mail - the MAIL FROM-time check alone, as the adapters make it */
+static int
+check_at_mail(const char *store, const char *login, const char *mail_from, int monitor, int json)
+{
+    static ta_mail_t m;
+    ta_engine_conf_t conf;
+    ta_engine_t     *e;
+    char             err[512];
+
+    memset(&conf, 0, sizeof(conf));
+    conf.store_path = store;
+    conf.mode = monitor ? TA_MONITOR : TA_ENFORCE;
+    conf.reply_eol = "\n";
+    if (ta_engine_open(&conf, &e, err, sizeof(err)) != TA_OK) {
+        fprintf(stderr, "tenantalign check: %s\n", err);
+        return TA_EXIT_TEMPFAIL;
+    }
+    ta_engine_mail(e, ta_str_cstr(login), ta_str_cstr(mail_from), TA_MAIL_PATH, &m);
+    if (m.fx.action == TA_ACCEPT)     /* the MTA says its own 250 */
+        m.fx.reply = ta_str("250 2.1.0 sender accepted\n", 26);
+    if (json) {
+        printf("{\"stage\":\"mail\",\"action\":\"%s\",\"reply\":",
+               m.fx.action == TA_ACCEPT ? "accept" : m.fx.action == TA_REJECT ? "reject" : "tempfail");
+        json_str(stdout, m.fx.reply.data, m.fx.reply.len);
+        printf("}\n");
+    } else {
+        fwrite(m.fx.reply.data, 1, m.fx.reply.len, stdout);
+    }
+    fprintf(stderr, "tenantalign: %.*s\n", (int) m.fx.log.len, m.fx.log.data);
+    ta_engine_close(e);
+    return m.fx.action == TA_ACCEPT ? TA_EXIT_OK : m.fx.action == TA_REJECT ? TA_EXIT_REJECT : TA_EXIT_TEMPFAIL;
+}
+
 /* ta_cmd_check - tenantalign check */
 int
 ta_cmd_check(int argc, char **argv)
@@ -106,13 +140,14 @@ ta_cmd_check(int argc, char **argv)
         { "mail-from", required_argument, NULL, 'm' },
         { "json", no_argument, NULL, 'j' },
         { "monitor", no_argument, NULL, 'M' },
+        { "at-mail", no_argument, NULL, 'A' },
         { "eol", required_argument, NULL, 'e' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 }
     };
     const char         *store = NULL, *login = NULL, *mail_from = NULL, *eol_arg = "auto";
     const char         *path = "-";
-    int                 json = 0, monitor = 0, c, rc;
+    int                 json = 0, monitor = 0, at_mail = 0, c, rc;
     char               *msg, err[512];
     size_t              len = 0, hlen;
     ta_engine_conf_t    conf;
@@ -128,6 +163,7 @@ ta_cmd_check(int argc, char **argv)
         case 'm': mail_from = optarg; break;
         case 'j': json = 1; break;
         case 'M': monitor = 1; break;
+        case 'A': at_mail = 1; break;
         case 'e': eol_arg = optarg; break;
         case 'h': fputs(check_usage, stdout); return TA_EXIT_OK;
         default: fputs(check_usage, stderr); return TA_EXIT_USAGE;
@@ -140,6 +176,8 @@ ta_cmd_check(int argc, char **argv)
     }
     if (optind < argc)
         path = argv[optind];
+    if (at_mail)
+        return check_at_mail(store, login, mail_from, monitor, json);
     msg = ta_cli_read(path, &len);
     if (msg == NULL) {
         fprintf(stderr, "tenantalign check: %s: %s\n", path, strerror(errno));

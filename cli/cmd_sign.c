@@ -128,13 +128,19 @@ ta_cmd_sign(int argc, char **argv)
         return TA_EXIT_USAGE;
     }
     for (i = 0; i < nsig; i++) {
+        /* a key without its own --domain signs for the one before it */
         if (sigs[i].domain == NULL)
-            sigs[i].domain = global_domain;
+            sigs[i].domain = i ? sigs[i - 1].domain : global_domain;
         if (sigs[i].alg == NULL)
             sigs[i].alg = global_alg;
-        if (sigs[i].domain == NULL || sigs[i].selector == NULL
-            || (sigs[i].alg && strcmp(sigs[i].alg, "rsa-sha256") && strcmp(sigs[i].alg, "ed25519-sha256"))) {
-            fprintf(stderr, "tenantalign sign: key %s needs --domain, --selector and a valid --alg\n", sigs[i].key);
+        if (sigs[i].domain == NULL || sigs[i].selector == NULL) {
+            fprintf(stderr, "tenantalign sign: key %s needs %s\n", sigs[i].key,
+                    sigs[i].domain == NULL ? "--domain" : "--selector (after its --key)");
+            return TA_EXIT_USAGE;
+        }
+        if (sigs[i].alg && strcmp(sigs[i].alg, "rsa-sha256") && strcmp(sigs[i].alg, "ed25519-sha256")) {
+            fprintf(stderr, "tenantalign sign: key %s: --alg must be rsa-sha256 or ed25519-sha256, not %s\n",
+                    sigs[i].key, sigs[i].alg);
             return TA_EXIT_USAGE;
         }
     }

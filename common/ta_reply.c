@@ -244,6 +244,10 @@ ta_reply_format(const ta_verdict_t *v, const char *eol, char *buf, size_t size,
         }
     }
     put_plan(&o, v);
+    if (v->rewrite_sender) {
+        put(&o, "; envelope sender becomes ");
+        put_clean(&o, v->new_sender, strnlen(v->new_sender, sizeof(v->new_sender)));
+    }
     put(&o, eol);
     return o.len;
 }

@@ -85,4 +85,12 @@ check "world-readable key: key material not printed" bash -c '! grep -q "PRIVATE
 "$TA" check --login x >/dev/null 2>&1; check "check usage error exit 64" [ $? -eq 64 ]
 "$TA" --help >/dev/null; check "--help exit 0" [ $? -eq 0 ]
 "$TA" frobnicate >/dev/null 2>&1; check "unknown command exit 64" [ $? -eq 64 ]
+# --at-mail: the check the adapters make at MAIL FROM, no message read
+out=$("$TA" check --store "$W/store.cdb" --login acme --mail-from '<b@paypal.example>' --at-mail 2>"$W/err" </dev/null); rc=$?
+check "at-mail: foreign sender refused, exit 1" [ $rc -eq 1 ]
+check "at-mail: the adapters' reason" [ "$(reason <<<"$out")" = "envelope sender domain paypal.example is not a domain of tenant acme" ]
+check "at-mail: logged as at MAIL FROM" grep -q '^tenantalign: at MAIL FROM: tenant=acme login=acme from=- envelope=paypal.example verdict=reject' "$W/err"
+out=$("$TA" check --store "$W/store.cdb" --login acme --mail-from '<b@bounces.acme.example>' --at-mail 2>/dev/null </dev/null); rc=$?
+check "at-mail: own sender accepted" test "$rc:$out" = "0:250 2.1.0 sender accepted"
+
 finish
