@@ -268,7 +268,7 @@ mkdir -p "$W/ex"
 { echo "load_module /usr/lib/nginx/modules/ngx_mail_module.so;"; echo "load_module $NGINX_SO;"
   echo "events {}"; echo "pid $W/ex/pid;"
   sed -e "s|/etc/ssl/certs/relay.pem|$W/tls.crt|; s|/etc/ssl/private/relay.key|$W/tls.key|" \
-      -e "s|/var/lib/nginx/tenantalign|$W/ex/temp|" "$TOP/modules/nginx/mail-example.conf"; } >"$W/ex/nginx.conf"
+      -e "s|/var/lib/nginx/tenantalign|$W/ex/temp|; s|/var/log/nginx/error.log|$W/ex/error.log|" "$TOP/modules/nginx/mail-example.conf"; } >"$W/ex/nginx.conf"
 check "modules/nginx/mail-example.conf passes nginx -t" \
     /usr/sbin/nginx -t -q -p "$W/ex" -c "$W/ex/nginx.conf" -e "$W/ex/error.log"
 finish
