@@ -17,19 +17,15 @@
  *	a filter matches nothing or the source has errors, 2 when a key or
  *	the store cannot be read, 64 usage.
  */
-#include <errno.h>
 #include <getopt.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "cli.h"
-#include "ta_conf.h"
 #include "ta_keys.h"
 #include "ta_onboard.h"
-#include "ta_store.h"
 
 static const char dns_usage[] =
     "usage: tenantalign dns [--tenant T] [--identity D] [--format zone|json|text]\n"
@@ -49,11 +45,9 @@ typedef enum { FMT_ZONE, FMT_JSON, FMT_TEXT } fmt_t;
 typedef struct {
     const char          *tenant, *identity;
     fmt_t                fmt;
-    const ta_provider_t *pv;
     size_t               printed;       /* identities */
     size_t               nrec;          /* records printed (JSON commas) */
     int                  rc;
-    char                 last_tenant[256];
     ta_dnsrec_t          recs[TA_ONBOARD_MAX];
 } dns_run_t;
 
@@ -61,9 +55,9 @@ static const char *const modes[] = { "manual", "cname", "delegated" };
 static const char *const sides[] = { "customer", "provider" };
 static const char *const kinds[] = { "dkim", "return_path", "spf", "dmarc", "delegation" };
 
-/* public_bytes - p='s bytes for a key file, through the key cache */
-static int
-public_bytes(void *ctx, const ta_key_t *key, unsigned char *out, size_t size, size_t *len,
+/* ta_cli_public_bytes - p='s bytes for a key file, through the key cache */
+int
+ta_cli_public_bytes(void *ctx, const ta_key_t *key, unsigned char *out, size_t size, size_t *len,
     char *err, size_t errlen)
 {
     char      path[4096], why[256];
@@ -97,17 +91,6 @@ json_str(const char *s)
             putchar(*s);
     }
     putchar('"');
-}
-
-/* identity_name - D, or LOCAL@D for an address identity */
-static void
-identity_name(const ta_identity_t *id, char *buf, size_t size)
-{
-    if (id->mode == TA_MODE_ADDRESS)
-        snprintf(buf, size, "%.*s@%.*s", (int) id->local_part.len, id->local_part.data,
-                 (int) id->domain.len, id->domain.data);
-    else
-        snprintf(buf, size, "%.*s", (int) id->domain.len, id->domain.data);
 }
 
 /* print_records - one identity's records in the chosen format */
@@ -162,95 +145,29 @@ print_records(dns_run_t *run, const char *tenant, const char *idname, const ta_i
     }
 }
 
-/* one_tenant - the records of a tenant's identities that pass the filters */
-static int
-one_tenant(const ta_tenant_t *t, void *arg)
+/* one_identity - an identity's records, printed */
+static void
+one_identity(dns_run_t *run, const ta_cli_id_t *ci, const ta_provider_t *pv)
 {
-    dns_run_t *run = arg;
-    char       tenant[256], idname[600], err[512];
-    size_t     i, n;
+    char   tenant[256], idname[600], err[512];
+    size_t n;
 
-    snprintf(tenant, sizeof(tenant), "%.*s", (int) t->name.len, t->name.data);
-    if ((run->tenant && strcmp(run->tenant, tenant) != 0) || strcmp(run->last_tenant, tenant) == 0)
-        return 0;           /* a store hands a tenant once per login */
-    snprintf(run->last_tenant, sizeof(run->last_tenant), "%s", tenant);
-    for (i = 0; i < t->nidentities; i++) {
-        const ta_identity_t *id = &t->identities[i];
-
-        identity_name(id, idname, sizeof(idname));
-        if (run->identity && strcasecmp(run->identity, idname) != 0)
-            continue;
-        if (ta_onboard_records(id, run->pv, public_bytes, NULL, run->recs, TA_ONBOARD_MAX, &n,
-                               err, sizeof(err)) != TA_OK) {
-            fprintf(stderr, "tenantalign dns: tenant %s, identity %s: %s\n", tenant, idname, err);
-            run->rc = TA_EXIT_TEMPFAIL;
-            continue;
-        }
-        if (run->fmt == FMT_ZONE)
-            printf("%s; tenant %s, identity %s (dns %s)\n", run->printed ? "\n" : "", tenant, idname,
-                   modes[id->dns]);
-        else if (run->fmt == FMT_TEXT)
-            printf("%stenant %s, identity %s (dns %s):\n", run->printed ? "\n" : "", tenant, idname,
-                   modes[id->dns]);
-        print_records(run, tenant, idname, id, n);
-        run->printed++;
-    }
-    return 0;
-}
-
-/* from_source - parse SOURCE (no compile): its tenants and provider */
-static int
-from_source(const char *path, dns_run_t *run)
-{
-    ta_conf_errors_t errs;
-    ta_conf_t       *c;
-    char            *text, *copy, *dir;
-    size_t           len, i;
-
-    text = ta_cli_read(path, &len);
-    if (text == NULL) {
-        fprintf(stderr, "tenantalign dns: %s: %s\n", path, strerror(errno));
-        return TA_EXIT_TEMPFAIL;
-    }
-    copy = strdup(path);
-    dir = copy ? dirname(copy) : ".";
-    memset(&errs, 0, sizeof(errs));
-    c = ta_conf_parse(text, len, path, dir, NULL, NULL, NULL, &errs);
-    free(text);
-    free(copy);
-    if (c == NULL) {
-        for (i = 0; i < errs.n && i < TA_CONF_MAX_ERRORS; i++)
-            fprintf(stderr, "%s\n", errs.msg[i]);
-        return TA_EXIT_REJECT;
-    }
-    run->pv = &c->provider;
-    for (i = 0; i < c->ntenants; i++)
-        one_tenant(&c->tenants[i].tenant, run);
-    ta_conf_free(c);
-    return TA_EXIT_OK;
-}
-
-/* from_store - a compiled store's tenants and provider */
-static int
-from_store(const char *path, dns_run_t *run)
-{
-    ta_store_t    *st;
-    ta_provider_t *pv;
-    char           err[512];
-
-    if (ta_store_open(path, &st, err, sizeof(err)) != TA_OK
-        || (pv = ta_store_provider(st, err, sizeof(err))) == NULL) {
-        fprintf(stderr, "tenantalign dns: %s\n", err);
-        return TA_EXIT_TEMPFAIL;
-    }
-    run->pv = pv;
-    if (ta_store_each(st, one_tenant, run, err, sizeof(err)) != TA_OK) {
-        fprintf(stderr, "tenantalign dns: %s\n", err);
+    snprintf(tenant, sizeof(tenant), "%.*s", (int) ci->tenant->name.len, ci->tenant->name.data);
+    ta_cli_identity_name(ci->id, idname, sizeof(idname));
+    if (ta_onboard_records(ci->id, pv, ta_cli_public_bytes, NULL, run->recs, TA_ONBOARD_MAX, &n,
+                           err, sizeof(err)) != TA_OK) {
+        fprintf(stderr, "tenantalign dns: tenant %s, identity %s: %s\n", tenant, idname, err);
         run->rc = TA_EXIT_TEMPFAIL;
+        return;
     }
-    free(pv);
-    ta_store_close(st);
-    return TA_EXIT_OK;
+    if (run->fmt == FMT_ZONE)
+        printf("%s; tenant %s, identity %s (dns %s)\n", run->printed ? "\n" : "", tenant, idname,
+               modes[ci->id->dns]);
+    else if (run->fmt == FMT_TEXT)
+        printf("%stenant %s, identity %s (dns %s):\n", run->printed ? "\n" : "", tenant, idname,
+               modes[ci->id->dns]);
+    print_records(run, tenant, idname, ci->id, n);
+    run->printed++;
 }
 
 /* ta_cmd_dns - tenantalign dns */
@@ -266,7 +183,9 @@ ta_cmd_dns(int argc, char **argv)
         { NULL, 0, NULL, 0 }
     };
     static dns_run_t run;
+    ta_cli_ids_t     ids;
     const char      *store = NULL;
+    size_t           i;
     int              c, rc;
 
     memset(&run, 0, sizeof(run));
@@ -296,15 +215,22 @@ ta_cmd_dns(int argc, char **argv)
         fputs(dns_usage, stderr);
         return TA_EXIT_USAGE;
     }
+    rc = ta_cli_identities(store, store ? NULL : argv[optind], run.tenant, run.identity, &ids,
+                           "tenantalign dns");
+    if (rc != TA_EXIT_OK) {
+        ta_cli_identities_free(&ids);
+        return rc;
+    }
     if (run.fmt == FMT_JSON)
         putchar('[');
-    rc = store ? from_store(store, &run) : from_source(argv[optind], &run);
-    if (run.fmt == FMT_JSON && rc == TA_EXIT_OK)
+    for (i = 0; i < ids.n; i++)
+        one_identity(&run, &ids.v[i], ta_cli_provider(&ids));
+    if (run.fmt == FMT_JSON)
         printf("\n]\n");
+    i = ids.n;
+    ta_cli_identities_free(&ids);
     ta_keys_flush();
-    if (rc != TA_EXIT_OK)
-        return rc;
-    if (run.printed == 0 && run.rc == TA_EXIT_OK) {
+    if (i == 0) {
         fprintf(stderr, "tenantalign dns: no identity matched\n");
         return TA_EXIT_REJECT;
     }

@@ -2,7 +2,7 @@
  * NAME
  *	tenantalign 1
  * SUMMARY
- *	command-line front end: compile, check, sign, keygen, dns
+ *	command-line front end: compile, check, sign, keygen, dns, verify
  * SYNOPSIS
  *	tenantalign compile [--progress] SOURCE STORE
  *	tenantalign check --store STORE --login LOGIN --mail-from ADDR
@@ -31,6 +31,7 @@ static const char usage[] =
     "  sign     DKIM-sign a message (rsa-sha256, ed25519-sha256)\n"
     "  keygen   generate a DKIM key and print its DNS TXT record\n"
     "  dns      the DNS records each identity needs, and who publishes them\n"
+    "  verify   what DNS really publishes for each identity, check by check\n"
     "\n"
     "'tenantalign COMMAND --help' describes each command.\n"
     "exit status: 0 accept/success, 1 reject/bad input, 2 tempfail/system error, 64 usage\n";
@@ -47,6 +48,7 @@ main(int argc, char **argv)
         { "sign", ta_cmd_sign },
         { "keygen", ta_cmd_keygen },
         { "dns", ta_cmd_dns },
+        { "verify", ta_cmd_verify },
     };
     size_t i;
 

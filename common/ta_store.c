@@ -348,10 +348,10 @@ ta_store_lookup(ta_store_t *st, ta_str_t login, ta_tenant_t **out, char *err, si
     return tenant_record(st, login, out, err, errlen);
 }
 
-/* ta_store_each - every login's tenant, in store order, until fn returns non-zero */
-int
-ta_store_each(ta_store_t *st, int (*fn)(const ta_tenant_t *t, void *arg), void *arg,
-    char *err, size_t errlen)
+/* each - every login's tenant, lent to lend or given to give */
+static int
+each(ta_store_t *st, int (*lend)(const ta_tenant_t *t, void *arg),
+    int (*give)(ta_tenant_t *t, void *arg), void *arg, char *err, size_t errlen)
 {
     unsigned     pos, klen;
     const char  *k;
@@ -363,11 +363,15 @@ ta_store_each(ta_store_t *st, int (*fn)(const ta_tenant_t *t, void *arg), void *
         klen = cdb_keylen(&st->cdb);
         k = cdb_get(&st->cdb, klen, cdb_keypos(&st->cdb));
         if (k == NULL || klen < 2 || k[0] != 'L')
-            continue;                   /* the settings record */
+            continue;                   /* the settings records */
         if (tenant_record(st, ta_str(k + 1, klen - 1), &t, err, errlen) != TA_OK)
             return TA_ESYSTEM;
-        rc = fn(t, arg);
-        ta_tenant_free(t);
+        if (give != NULL) {
+            rc = give(t, arg);
+        } else {
+            rc = lend(t, arg);
+            ta_tenant_free(t);
+        }
         if (rc != 0)
             break;
     }
@@ -376,6 +380,22 @@ ta_store_each(ta_store_t *st, int (*fn)(const ta_tenant_t *t, void *arg), void *
         return TA_ESYSTEM;
     }
     return TA_OK;
+}
+
+/* ta_store_each - every login's tenant, lent to fn */
+int
+ta_store_each(ta_store_t *st, int (*fn)(const ta_tenant_t *t, void *arg), void *arg,
+    char *err, size_t errlen)
+{
+    return each(st, fn, NULL, arg, err, errlen);
+}
+
+/* ta_store_each_owned - every login's tenant, given to fn (which frees it) */
+int
+ta_store_each_owned(ta_store_t *st, int (*fn)(ta_tenant_t *t, void *arg), void *arg,
+    char *err, size_t errlen)
+{
+    return each(st, NULL, fn, arg, err, errlen);
 }
 
 /* ta_tenant_free - release a looked-up tenant */

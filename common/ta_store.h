@@ -10,6 +10,8 @@
  *	                     char *err, size_t errlen);
  *	int  ta_store_each(ta_store_t *st, int (*fn)(const ta_tenant_t *, void *),
  *	                   void *arg, char *err, size_t errlen);
+ *	int  ta_store_each_owned(ta_store_t *st, int (*fn)(ta_tenant_t *, void *),
+ *	                   void *arg, char *err, size_t errlen);
  *	void ta_tenant_free(ta_tenant_t *t);
  *	ta_provider_t *ta_store_provider(ta_store_t *st, char *err, size_t errlen);
  *	void ta_store_close(ta_store_t *st);
@@ -31,7 +33,9 @@
  *	its strings stay valid after the store is refreshed or closed.
  *	ta_store_each() hands every login's tenant to fn (a tenant with
  *	several logins comes once per login), until fn returns non-zero: for
- *	warming caches, not for the message path.
+ *	warming caches, not for the message path. ta_store_each_owned() is
+ *	the same, but fn owns each record and frees it (ta_tenant_free) when
+ *	it is done with it, for commands that keep many.
  *
  *	Settings that are not per tenant (what to do with a login that has no
  *	tenant, the format version) are in ta_store_settings().
@@ -70,6 +74,8 @@ int  ta_store_each(ta_store_t *st, int (*fn)(const ta_tenant_t *t, void *arg),
     void *arg, char *err, size_t errlen);
 const ta_store_settings_t *ta_store_settings(const ta_store_t *st);
 ta_provider_t *ta_store_provider(ta_store_t *st, char *err, size_t errlen);
+int  ta_store_each_owned(ta_store_t *st, int (*fn)(ta_tenant_t *t, void *arg), void *arg,
+    char *err, size_t errlen);
 size_t ta_store_count(const ta_store_t *st);
 void ta_tenant_free(ta_tenant_t *t);
 void ta_store_close(ta_store_t *st);

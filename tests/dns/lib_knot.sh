@@ -6,6 +6,15 @@
 #   knot_reload DIR ZONE          reload one zone after editing its file
 #   knot_stop DIR
 #   zone_head ZONE                SOA and NS lines for a test zone
+#   onboard_fixture               in the current directory: keys/ and a
+#                                 tenants.conf with every dns mode, compiled
+#                                 into tenants.cdb (exit with a failure if not)
+#   onboard_dir NAME PORTVAR DEF  a test's temporary directory W (removed,
+#                                 and its knot stopped, on exit), entered; PORT
+#   zones_from ZONEFILE DIR       the lines of `tenantalign dns` output, as
+#                                 they are, into DIR/$ZONES zone files (the
+#                                 zone each name belongs to), with the
+#                                 provider's own SPF and MX host added
 
 zone_head() {
     printf '$ORIGIN %s.\n$TTL 3600\n@\tIN\tSOA\tns.%s. hostmaster.%s. 1 3600 600 86400 300\n@\tIN\tNS\tns.%s.\nns\tIN\tA\t127.0.0.1\n' \
@@ -39,4 +48,65 @@ knot_reload() { /usr/sbin/knotc -c "$1/knot.conf" zone-reload "$2." >/dev/null; 
 knot_stop() {
     [ -f "$1/knotd.pid" ] && kill "$(cat "$1/knotd.pid")" 2>/dev/null
     rm -f "$1/knotd.pid"
+}
+
+ZONES="example email.initech.example dkim.esp.example esp.example"
+
+onboard_dir() {
+    [ -x /usr/sbin/knotd ] || { skip "$1" "knot not installed"; finish; }
+    W=$(mktemp -d "/tmp/ta-$1.XXXXXX")
+    PORT=${!2:-$3}
+    trap 'knot_stop "$W/knot"; rm -rf "$W"' EXIT
+    cd "$W" || exit 1
+}
+
+onboard_fixture() {
+mkdir -p keys
+for k in acme.example:s1:rsa2048 acme.example:s2:ed25519 email.initech.example:s1:ed25519 globex.example:g1:rsa2048; do
+    IFS=: read -r d s a <<<"$k"
+    "$TA" keygen --alg "$a" --domain "$d" --selector "$s" --out keys >/dev/null 2>&1 || fail "keygen $k"
+done
+cat >tenants.conf <<'SRC'
+provider {
+    name_servers ns1.esp.example ns2.esp.example;
+    cname_zone dkim.esp.example;
+    return_path_mx mx.esp.example 10;
+    spf_include _spf.esp.example;
+    egress 192.0.2.10 2001:db8::10;
+    dmarc_rua mailto:dmarc@esp.example;
+}
+tenant acme { login acme;
+    identity acme.example { mode domain; dns cname; return_path bounces.acme.example;
+        key s1 { algorithm rsa-sha256; file keys/acme.example.s1.pem; state active; }
+        key s2 { algorithm ed25519-sha256; file keys/acme.example.s2.pem; state pending; } }
+    identity email.initech.example { mode delegated; dns delegated; return_path bounces.email.initech.example;
+        key s1 { algorithm ed25519-sha256; file keys/email.initech.example.s1.pem; state active; } } }
+tenant globex { login globex;
+    identity globex.example { mode domain; return_path rp.globex.example;
+        key g1 { algorithm rsa-sha256; file keys/globex.example.g1.pem; state active; }
+        key g0 { algorithm rsa-sha256; file keys/globex.example.g1.pem; state revoked; } } }
+SRC
+"$TA" compile --quiet tenants.conf tenants.cdb 2>/dev/null || { fail "compile"; finish; }
+}
+
+zones_from() {
+    local out=$1 dir=$2 z
+    mkdir -p "$dir"
+    for z in $ZONES; do zone_head "$z" >"$dir/$z.zone"; done
+    # zone cuts, as a real hierarchy has them: a server authoritative for a
+    # parent follows a CNAME inside it otherwise, and answers NXDOMAIN
+    printf 'esp\tIN\tNS\tns.esp.example.\n' >>"$dir/example.zone"
+    printf 'dkim\tIN\tNS\tns.dkim.esp.example.\nns.dkim\tIN\tA\t127.0.0.1\n' >>"$dir/esp.example.zone"
+    # the provider's side that `dns` does not print: its SPF and MX host
+    printf '_spf\tIN\tTXT\t"v=spf1 ip4:192.0.2.10 ip6:2001:db8::10 -all"\nmx\tIN\tA\t192.0.2.25\n' >>"$dir/esp.example.zone"
+    /usr/bin/python3 - "$out" "$dir" $ZONES <<'PY'
+import sys
+zones = sorted(sys.argv[3:], key=len, reverse=True)
+for line in open(sys.argv[1]):
+    if not line.strip() or line.startswith(";"):
+        continue
+    owner = line.split("\t", 1)[0]
+    apex = next(z for z in zones if owner == z + "." or owner.endswith("." + z + "."))
+    open(sys.argv[2] + "/" + apex + ".zone", "a").write(line)
+PY
 }
