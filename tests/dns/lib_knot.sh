@@ -4,6 +4,7 @@
 #   knot_start DIR PORT ZONE...   serve DIR/ZONE.zone for each ZONE (no final
 #                                 dot); waits until it answers
 #   knot_reload DIR ZONE          reload one zone after editing its file
+#   knot_queries DIR              queries answered so far (knot's mod-stats)
 #   knot_stop DIR
 #   zone_head ZONE                SOA and NS lines for a test zone
 #   onboard_fixture               in the current directory: keys/ and a
@@ -26,7 +27,8 @@ knot_start() {
     mkdir -p "$dir"
     { printf 'server:\n    listen: 127.0.0.1@%s\n    rundir: %s\ncontrol:\n    listen: %s/knot.sock\n' "$port" "$dir" "$dir"
       printf 'database:\n    storage: %s\nlog:\n  - target: %s/knot.log\n    any: info\n' "$dir" "$dir"
-      printf 'template:\n  - id: default\n    storage: %s\n    journal-content: none\n    zonefile-sync: -1\n    zonefile-load: whole\nzone:\n' "$dir"
+      printf 'mod-stats:\n  - id: default\n'
+      printf 'template:\n  - id: default\n    storage: %s\n    journal-content: none\n    zonefile-sync: -1\n    zonefile-load: whole\n    global-module: mod-stats\nzone:\n' "$dir"
       for z in "$@"; do printf '  - domain: %s\n    file: %s/%s.zone\n' "$z" "$dir" "$z"; done
     } >"$dir/knot.conf"
     /usr/sbin/knotd -c "$dir/knot.conf" >"$dir/knotd.out" 2>&1 &
@@ -44,6 +46,10 @@ PY
 }
 
 knot_reload() { /usr/sbin/knotc -c "$1/knot.conf" zone-reload "$2." >/dev/null; }
+
+knot_queries() {
+    /usr/sbin/knotc -c "$1/knot.conf" stats mod-stats.server-operation 2>/dev/null | awk -F' = ' '{n += $2} END {print n + 0}'
+}
 
 knot_stop() {
     [ -f "$1/knotd.pid" ] && kill "$(cat "$1/knotd.pid")" 2>/dev/null
