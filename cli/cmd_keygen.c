@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "ta_dkimrec.h"
 
 static const char keygen_usage[] =
     "usage: tenantalign keygen --alg rsa2048|rsa3072|ed25519 --domain D --selector S --out DIR\n"
@@ -41,10 +42,10 @@ ta_cmd_keygen(int argc, char **argv)
         { NULL, 0, NULL, 0 }
     };
     const char    *alg = NULL, *domain = NULL, *selector = NULL, *dir = NULL;
-    char           path[4096], *p64 = NULL;
-    unsigned char *der = NULL, raw[32];
-    size_t         rawlen = sizeof(raw), plen, i;
-    int            c, fd, derlen, rsa = 0, ok;
+    char           path[4096], rec[TA_DKIMREC_TEXT_SIZE];
+    unsigned char  pub[TA_DKIMREC_KEY_MAX];
+    size_t         publen = 0;
+    int            c, fd, rsa = 0, ok;
     EVP_PKEY      *k = NULL;
     FILE          *f;
 
@@ -87,39 +88,17 @@ ta_cmd_keygen(int argc, char **argv)
         EVP_PKEY_free(k);
         return TA_EXIT_TEMPFAIL;
     }
-    /* p=: the SubjectPublicKeyInfo for RSA, the raw 32 bytes for Ed25519 (RFC 8463) */
-    if (rsa) {
-        derlen = i2d_PUBKEY(k, &der);
-        ok = derlen > 0;
-    } else {
-        ok = EVP_PKEY_get_raw_public_key(k, raw, &rawlen) == 1;
-        derlen = (int) rawlen;
-    }
-    if (ok) {
-        p64 = malloc(4 * ((size_t) derlen + 2) / 3 + 4);
-        ok = p64 != NULL;
-    }
-    if (!ok) {
+    /* the record as `tenantalign dns` writes it (ta_dkimrec: p= per RFC 8463
+     * for Ed25519, 255-octet strings) */
+    if (ta_dkimrec_public(k, pub, sizeof(pub), &publen) != TA_OK
+        || ta_dkimrec_text(rsa ? TA_ALG_RSA_SHA256 : TA_ALG_ED25519_SHA256, pub, publen, 0,
+                           rec, sizeof(rec), NULL, NULL) == 0) {
         fprintf(stderr, "tenantalign keygen: cannot encode the public key\n");
         EVP_PKEY_free(k);
-        OPENSSL_free(der);
         return TA_EXIT_TEMPFAIL;
     }
-    EVP_EncodeBlock((unsigned char *) p64, rsa ? der : raw, derlen);
     fprintf(stderr, "tenantalign keygen: private key written to %s (mode 0600)\n", path);
-    {
-        char   rec[2048];
-        size_t n = (size_t) snprintf(rec, sizeof(rec), "v=DKIM1; k=%s; p=%s", rsa ? "rsa" : "ed25519", p64);
-
-        printf("%s._domainkey.%s. IN TXT (", selector, domain);
-        for (i = 0; i < n; i += plen) {
-            plen = n - i > 255 ? 255 : n - i;
-            printf(" \"%.*s\"", (int) plen, rec + i);
-        }
-        printf(" )\n");
-    }
-    free(p64);
-    OPENSSL_free(der);
+    printf("%s._domainkey.%s. IN TXT ( %s )\n", selector, domain, rec);
     EVP_PKEY_free(k);
     return TA_EXIT_OK;
 }

@@ -45,21 +45,33 @@ skip_fws(const char *p, size_t len, size_t i)
     }
 }
 
-/* ta_taglist_next - one tag-spec of an RFC 6376 3.2 tag-list */
-int
-ta_taglist_next(const char *p, size_t len, size_t *pos, ta_tag_t *tag, const char **why)
+/* ta_taglist_init - read a tag-list from its start */
+void
+ta_taglist_init(ta_taglist_t *tl, const char *p, size_t len, int nocase)
 {
-    size_t i = skip_fws(p, len, *pos), start, end;
+    tl->p = p;
+    tl->len = len;
+    tl->pos = 0;
+    tl->nocase = nocase;
+    tl->n = 0;
+}
+
+/* spec - one tag-spec of an RFC 6376 3.2 tag-list, syntax only */
+static int
+spec(ta_taglist_t *tl, ta_tag_t *tag, const char **why)
+{
+    const char *p = tl->p;
+    size_t      len = tl->len, i = skip_fws(p, len, tl->pos), start, end;
 
     if (i >= len) {
-        *pos = len;
+        tl->pos = len;
         return 0;
     }
     if (p[i] == ';') {
         /* ";;" or a list starting with ";": the caller decides */
         tag->name = ta_str(p + i, 0);
         tag->value = ta_str(p + i, 0);
-        *pos = i + 1;
+        tl->pos = i + 1;
         return 1;
     }
     if (!is_alpha(p[i])) {
@@ -94,7 +106,29 @@ ta_taglist_next(const char *p, size_t len, size_t *pos, ta_tag_t *tag, const cha
         i = j;
     }
     tag->value = ta_str(p + start, end - start);
-    *pos = i < len ? i + 1 : len;
+    tl->pos = i < len ? i + 1 : len;
+    return 1;
+}
+
+/* ta_taglist_next - the next tag, checked against those seen before */
+int
+ta_taglist_next(ta_taglist_t *tl, ta_tag_t *tag, const char **why)
+{
+    size_t i;
+    int    rc = spec(tl, tag, why);
+
+    if (rc != 1 || tag->name.len == 0)
+        return rc;
+    if (tl->n == TA_TAGLIST_MAX) {
+        *why = "more than 64 tags";
+        return -1;
+    }
+    for (i = 0; i < tl->n; i++)
+        if (tl->nocase ? ta_str_caseeq(tl->seen[i], tag->name) : ta_str_eq(tl->seen[i], tag->name)) {
+            *why = "a tag occurs twice (RFC 6376 3.2: the tag-list is invalid)";
+            return -1;
+        }
+    tl->seen[tl->n++] = tag->name;
     return 1;
 }
 
@@ -194,31 +228,23 @@ bad:
 int
 ta_dkimrec_parse(const char *txt, size_t len, ta_dkimrec_t *r, const char **why)
 {
-    ta_str_t  seen[TA_DKIMREC_MAX_TAGS], *slot;
-    size_t    nseen = 0, pos = 0, i, plain = 0;
-    ta_tag_t  tag;
-    int       rc;
+    ta_taglist_t  tl;
+    ta_str_t     *slot;
+    size_t        i, plain = 0;
+    ta_tag_t      tag;
+    int           rc;
 
     memset(r, 0, sizeof(*r));
     r->alg = TA_ALG_RSA_SHA256;
-    while ((rc = ta_taglist_next(txt, len, &pos, &tag, why)) == 1) {
+    ta_taglist_init(&tl, txt, len, 0);
+    while ((rc = ta_taglist_next(&tl, &tag, why)) == 1) {
         if (tag.name.len == 0) {
             *why = "an empty tag-spec (\";;\")";
             return TA_EINPUT;
         }
-        if (nseen == TA_DKIMREC_MAX_TAGS) {
-            *why = "more than 64 tags";
-            return TA_EINPUT;
-        }
-        for (i = 0; i < nseen; i++)
-            if (ta_str_eq(seen[i], tag.name)) {
-                *why = "a tag occurs twice (RFC 6376 3.2: the record is invalid)";
-                return TA_EINPUT;
-            }
-        seen[nseen++] = tag.name;
         if ((slot = field(r, tag.name)) != NULL)
             *slot = tag.value;
-        if (slot == &r->v && nseen != 1) {
+        if (slot == &r->v && tl.n != 1) {
             *why = "v= is not the first tag";
             return TA_EINPUT;
         }

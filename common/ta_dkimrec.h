@@ -13,8 +13,9 @@
  *	                         size_t *len);
  *	int    ta_dkimrec_matches(const ta_dkimrec_t *r, EVP_PKEY *key);
  *
- *	int    ta_taglist_next(const char *p, size_t len, size_t *pos,
- *	                       ta_tag_t *tag, const char **why);
+ *	void   ta_taglist_init(ta_taglist_t *tl, const char *p, size_t len,
+ *	                       int nocase);
+ *	int    ta_taglist_next(ta_taglist_t *tl, ta_tag_t *tag, const char **why);
  * DESCRIPTION
  *	ta_dkimrec_parse() reads the text of a key record (the TXT record at
  *	SELECTOR._domainkey.DOMAIN, its character-strings already joined).
@@ -23,7 +24,7 @@
  *	r->testing, r->strict, r->hash_refused and r->key[0..key_len) are
  *	what they mean. Unknown tags are ignored. It returns TA_OK, or
  *	TA_EINPUT with *why a static reason: tag-list syntax, a duplicate tag,
- *	more than TA_DKIMREC_MAX_TAGS tags, v= not first or not "DKIM1", no
+ *	more than TA_TAGLIST_MAX tags, an empty tag-spec, v= not first or not "DKIM1", no
  *	p=, p= not base64 or longer than r->key holds, an unknown k= (r->alg is
  *	then -1, the rest of r filled in), s= naming neither "email" nor "*".
  *
@@ -48,14 +49,15 @@
  *	key published as a bare PKCS#1 RSAPublicKey does not match: OpenDKIM,
  *	among others, reads only SubjectPublicKeyInfo.
  *
- *	ta_taglist_next() is the tag-list tokenizer both this module and
- *	ta_dmarc use: from *pos (0 at the start) it reads one tag-spec and its
- *	";". It returns 1 with tag->name and tag->value (whitespace around
- *	them removed; an empty tag-spec, as in ";;", comes back with an empty
- *	name for the caller to judge), 0 at the end of the list (trailing
- *	whitespace after the last ";" is allowed), -1 with *why on a syntax
- *	error. Tag names are returned as written: DKIM compares them with case,
- *	DMARC without.
+ *	ta_taglist_init() and ta_taglist_next() are the tag-list reader both
+ *	this module and ta_dmarc use. Each call of ta_taglist_next() reads one
+ *	tag-spec and its ";" and returns 1 with tag->name and tag->value
+ *	(whitespace around them removed; an empty tag-spec, as in ";;", comes
+ *	back with an empty name for the caller to judge), 0 at the end of the
+ *	list (trailing whitespace after the last ";" is allowed), -1 with
+ *	*why on a syntax error, a tag name seen before (compared without case
+ *	when nocase is set: DKIM compares with case, DMARC's ABNF without) or
+ *	more than TA_TAGLIST_MAX tags.
  * STANDARDS
  *	RFC 6376 3.2 (tag-list), 3.6.1 (key records), 3.6.2.2 (TXT strings
  *	joined); RFC 8463 (Ed25519: p= is the raw key); RFC 8301 (sha1 gone:
@@ -75,7 +77,7 @@
 #include "ta_tenant.h"
 
 #define TA_DKIMREC_KEY_MAX   1100   /* p= bytes kept: RSA-8192 SPKI is 1062 */
-#define TA_DKIMREC_MAX_TAGS  64     /* bounds the duplicate check */
+#define TA_TAGLIST_MAX       64     /* tags in a list: bounds the duplicate check */
 #define TA_DKIMREC_MAX_PARTS 8      /* character-strings of the longest record we write */
 #define TA_DKIMREC_TEXT_SIZE 2048   /* zone-file form of the longest record we write */
 
@@ -93,12 +95,21 @@ typedef struct {
     ta_str_t name, value;
 } ta_tag_t;
 
+typedef struct {
+    const char *p;
+    size_t      len, pos;
+    int         nocase;
+    size_t      n;                      /* tags read, empty tag-specs not counted */
+    ta_str_t    seen[TA_TAGLIST_MAX];   /* their names */
+} ta_taglist_t;
+
 int    ta_dkimrec_parse(const char *txt, size_t len, ta_dkimrec_t *r, const char **why);
 size_t ta_dkimrec_text(ta_dkim_alg_t alg, const unsigned char *pub, size_t pub_len, int revoked,
     char *out, size_t size, ta_str_t *parts, size_t *nparts);
 int    ta_dkimrec_public(EVP_PKEY *key, unsigned char *out, size_t size, size_t *len);
 int    ta_dkimrec_matches(const ta_dkimrec_t *r, EVP_PKEY *key);
 
-int    ta_taglist_next(const char *p, size_t len, size_t *pos, ta_tag_t *tag, const char **why);
+void   ta_taglist_init(ta_taglist_t *tl, const char *p, size_t len, int nocase);
+int    ta_taglist_next(ta_taglist_t *tl, ta_tag_t *tag, const char **why);
 
 #endif

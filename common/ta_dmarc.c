@@ -17,8 +17,6 @@
 #include "ta_dkimrec.h"
 #include "ta_dmarc.h"
 
-#define MAX_TAGS 64
-
 /* is_wsp - SP or HTAB */
 static int
 is_wsp(char c)
@@ -259,11 +257,11 @@ ta_dmarc_parse(const char *txt, size_t len, ta_dmarc_t *d, const char **why)
     static const char *const names[] = {
         "p", "sp", "np", "adkim", "aspf", "pct", "fo", "rf", "ri", "rua", "ruf", "t", "psd", NULL
     };
-    ta_str_t  seen[MAX_TAGS];
-    size_t    nseen = 0, pos = 0, i, good, bad;
-    ta_tag_t  tag;
-    long      n;
-    int       rc, k, p_ok = 0, sp_bad = 0, rua_ok = 0;
+    ta_taglist_t tl;
+    size_t       good, bad;
+    ta_tag_t     tag;
+    long         n;
+    int          rc, k, p_ok = 0, sp_bad = 0, rua_ok = 0;
 
     memset(d, 0, sizeof(*d));
     d->pct = 100;
@@ -272,23 +270,20 @@ ta_dmarc_parse(const char *txt, size_t len, ta_dmarc_t *d, const char **why)
         *why = "not a DMARC record: it does not start with v=DMARC1";
         return TA_EINPUT;
     }
-    while ((rc = ta_taglist_next(txt, len, &pos, &tag, why)) == 1) {
+    ta_taglist_init(&tl, txt, len, 1);
+    while ((rc = ta_taglist_next(&tl, &tag, why)) == 1) {
         if (tag.name.len == 0) {
             warn(d, tag.name, "an empty tag-spec (\";;\") ignored");
             continue;
         }
-        if (nseen == MAX_TAGS) {
-            *why = "more than 64 tags";
-            return TA_EINPUT;
-        }
-        for (i = 0; i < nseen; i++)
-            if (ta_str_caseeq(seen[i], tag.name)) {
-                *why = "a tag occurs twice (RFC 6376 3.2, adopted by RFC 7489 6.4)";
+        if (tl.n == 1) {
+            /* v=DMARC1 (ta_dmarc_is_record): anything after it but ";" runs into its value */
+            if (!ta_str_eq(tag.value, ta_str("DMARC1", 6))) {
+                *why = "v=DMARC1 is not followed by \";\"";
                 return TA_EINPUT;
             }
-        seen[nseen++] = tag.name;
-        if (nseen == 1)
-            continue;               /* v=DMARC1, checked above */
+            continue;
+        }
         switch (keyword(tag.name, names)) {
         case 0:     /* p */
             if ((k = keyword(tag.value, policies)) >= 0) {
@@ -296,7 +291,7 @@ ta_dmarc_parse(const char *txt, size_t len, ta_dmarc_t *d, const char **why)
                 p_ok = 1;
             } else
                 warn(d, tag.name, "not none, quarantine or reject");
-            if (nseen != 2)
+            if (tl.n != 2)
                 warn(d, tag.name, "not the second tag (RFC 7489 wants it right after v=)");
             break;
         case 1:     /* sp */

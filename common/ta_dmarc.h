@@ -34,7 +34,8 @@
  *	policy and ta_dmarc_parse() returns TA_EINPUT.
  *
  *	Returns TA_OK, or TA_EINPUT with *why a static reason: not a DMARC1
- *	record, tag-list syntax (RFC 6376 3.2, which RFC 7489 6.4 adopts), a
+ *	record, "v=DMARC1" followed by something other than ";", tag-list
+ *	syntax (RFC 6376 3.2, which RFC 7489 6.4 adopts), a
  *	duplicate tag, more than 64 tags, no usable policy (above).
  *
  *	ta_dmarc_pick() chooses among every TXT record found at _dmarc.DOMAIN:

@@ -35,6 +35,8 @@
 #define MAX_DEPTH       (TA_SPF_MAX_LOOKUPS + 1)
 #define MAX_PARTS       512     /* macro value parts: values are at most SENDER_MAX octets */
 #define TERM_SHOWN      80      /* octets of a term quoted in why */
+#define NAME_MULTI      1       /* name_ok: at least two labels */
+#define NAME_SP         2       /* name_ok: SP allowed */
 
 enum {
     M_ALL, M_INCLUDE, M_A, M_MX, M_PTR, M_IP4, M_IP6, M_EXISTS,
@@ -143,8 +145,6 @@ in_net(const ta_ip_t *a, const ta_ip_t *b, int bits)
 /* name_ok - labels of 1-63 printable octets, 253 in all; at least two
  * labels (NAME_MULTI); SP allowed (NAME_SP: a query name, which macros
  * such as %_ may give one; DNS names may hold any octet) */
-#define NAME_MULTI  1
-#define NAME_SP     2
 static int
 name_ok(const char *p, size_t n, int flags)
 {

@@ -212,6 +212,8 @@ spf_resolve(void *ctx, ta_spf_qtype_t type, const char *name, char out[][TA_SPF_
     if (ans == NULL)
         return TA_SPF_R_TEMP;
     rc = ta_dns_query(ctx, name, types[type], ans);
+    if (rc == TA_DNS_OK && ans->partial)
+        rc = TA_DNS_TEMP;       /* a record cut, or records dropped: no verdict on it */
     for (i = 0; rc == TA_DNS_OK && i < ans->n && i < max; i++)
         snprintf(out[(*n)++], TA_SPF_ROW, "%s", ans->data[i]);
     free(ans);
