@@ -69,7 +69,7 @@ FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 FUZZ_FLAGS := -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -O1 -g \
               -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-              -Icommon $(PKG_CFLAGS)
+              -Icommon $(PKG_CFLAGS) $(DNS_CFLAGS)
 fuzz: $(FUZZ_BIN)
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(CORE_SRC) $(wildcard common/*.h)
 	@mkdir -p $(dir $@)

@@ -32,6 +32,7 @@
 #include <ldns/ldns.h>
 
 #include "ta_dns.h"
+#include "ta_str.h"
 
 #define MAX_NS      3           /* resolv.conf's MAXNS */
 #define WIRE_MAX    65535       /* one DNS message, UDP or TCP */
@@ -137,11 +138,14 @@ rcode_name(unsigned rcode, char buf[24])
     return buf;
 }
 
-/* type_usable - a data type one may ask for: not a meta or question-only type */
+/* type_usable - a data type one may ask for: not a meta or question-only
+ * type, and not WKS (obsolete, RFC 1123 2.2), whose printing in ldns looks
+ * every bit of its bitmap up in /etc/services with getservbyport(): up to
+ * 65535 file scans per record, through static buffers */
 static int
 type_usable(int type)
 {
-    return type > 0 && type <= 65535 && type != LDNS_RR_TYPE_OPT
+    return type > 0 && type <= 65535 && type != LDNS_RR_TYPE_OPT && type != LDNS_RR_TYPE_WKS
            && !(type >= LDNS_RR_TYPE_TKEY && type <= LDNS_RR_TYPE_ANY);
 }
 
@@ -235,21 +239,7 @@ name_to_text(const uint8_t *w, size_t wl, char *out, size_t size)
 static int
 name_eq(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
 {
-    size_t i;
-
-    if (al != bl)
-        return 0;
-    for (i = 0; i < al; i++) {
-        uint8_t x = a[i], y = b[i];
-
-        if (x >= 'A' && x <= 'Z')
-            x += 'a' - 'A';
-        if (y >= 'A' && y <= 'Z')
-            y += 'a' - 'A';
-        if (x != y)
-            return 0;
-    }
-    return 1;
+    return ta_str_caseeq(ta_str((const char *) a, al), ta_str((const char *) b, bl));
 }
 
 /* rdf_is - an ldns name equals a wire name */
@@ -451,20 +441,23 @@ walk(const ldns_pkt *pkt, int type, walk_t *w, ta_dns_answer_t *ans, int *more)
             const ldns_rdf *target = ldns_rr_rd_count(cname) == 1 ? ldns_rr_rdf(cname, 0) : NULL;
 
             if (rdf_text(target, to, sizeof(to)) != 0 || ldns_rdf_size(target) > sizeof(w->cur.o))
-                return fail(ans, TA_DNS_BAD, "the CNAME of %.200s names what cannot be written as text",
+                return fail(ans, TA_DNS_BAD, "the CNAME target of %.200s cannot be written as text",
                             cur);
             if (!w->follow) {
                 memcpy(ans->cname_chain[0], to, sizeof(to));
                 ans->nchain = 1;
-                return fail(ans, TA_DNS_NODATA, "%.100s is a CNAME to %.100s (not followed)", cur, to);
+                return fail(ans, TA_DNS_NODATA, "%.100s is a CNAME to %.100s (not followed)",
+                            cur, to);
             }
             for (k = 0; k < w->nseen; k++)
                 if (rdf_is(target, &w->seen[k]))
-                    return fail(ans, TA_DNS_LOOP, "CNAME loop: %.100s leads back to %.100s", cur, to);
+                    return fail(ans, TA_DNS_LOOP, "CNAME loop: %.100s leads back to %.100s",
+                                cur, to);
             if (ans->nchain == TA_DNS_MAX_CHAIN)
-                return fail(ans, TA_DNS_CHAIN, "more than %d CNAMEs (at %.200s)", TA_DNS_MAX_CHAIN, cur);
+                return fail(ans, TA_DNS_CHAIN, "more than %d CNAMEs (at %.200s)",
+                            TA_DNS_MAX_CHAIN, cur);
             memcpy(ans->cname_chain[ans->nchain++], to, sizeof(to));
-            /* target checked by rdf_text: a DNAME of at most 255 octets */
+            /* target checked above: a DNAME that fits a dname_t */
             w->cur.len = ldns_rdf_size(target);
             memcpy(w->cur.o, ldns_rdf_data(target), w->cur.len);
             w->seen[w->nseen++] = w->cur;
@@ -567,6 +560,15 @@ ta_dns_answer_parse(const uint8_t *wire, size_t len, const char *qname, int type
 /*
  * Transport
  */
+
+/* errtext - strerror, without strerror's shared buffer */
+static const char *
+errtext(int e, char buf[64])
+{
+    if (strerror_r(e, buf, 64) != 0)
+        snprintf(buf, 64, "error %d", e);
+    return buf;
+}
 
 /* now_ms - monotonic milliseconds */
 static uint64_t
@@ -772,7 +774,7 @@ exchange(ta_dns_t *d, const dname_t *name, int type, uint64_t deadline, ta_dns_a
     unsigned t, timeouts = 0, refusals = 0;
     uint64_t now, until;
     int      r, err = 0;
-    char     rb[24];
+    char     rb[24], eb[64];
 
     if (build_query(name, type, q, &ql) != 0)
         return fail(ans, TA_DNS_TEMP, "cannot build the query");
@@ -783,7 +785,7 @@ exchange(ta_dns_t *d, const dname_t *name, int type, uint64_t deadline, ta_dns_a
         until = now + d->timeout_ms < deadline ? now + d->timeout_ms : deadline;
         i = t % d->nns;
         if (getrandom(q, 2, 0) != 2)        /* a fresh ID for every try */
-            return fail(ans, TA_DNS_TEMP, "no random numbers: %s", strerror(errno));
+            return fail(ans, TA_DNS_TEMP, "no random numbers: %s", errtext(errno, eb));
         r = udp_try(d, i, q, ql, qsect, until, rl, &err);
         if (r == TIMEOUT) {
             timeouts++;
@@ -792,14 +794,14 @@ exchange(ta_dns_t *d, const dname_t *name, int type, uint64_t deadline, ta_dns_a
         if (r == NETERR) {
             refusals += err == ECONNREFUSED;
             if (err != ECONNREFUSED)
-                return fail(ans, TA_DNS_TEMP, "%s: %s", d->nsname[i], strerror(err));
+                return fail(ans, TA_DNS_TEMP, "%s: %s", d->nsname[i], errtext(err, eb));
             continue;
         }
         if (d->buf[2] & 0x02) {             /* TC: the whole answer over TCP */
             r = tcp_try(d, i, q, ql, qsect, deadline, rl, &err);
             if (r != GOT)
                 return fail(ans, TA_DNS_TEMP, "%s truncated the answer, and over TCP: %s",
-                            d->nsname[i], r == TIMEOUT ? "no answer in time" : strerror(err));
+                            d->nsname[i], r == TIMEOUT ? "no answer in time" : errtext(err, eb));
             ans->tcp = 1;
         }
         /* another nameserver may do better than a SERVFAIL or REFUSED */
@@ -816,6 +818,9 @@ exchange(ta_dns_t *d, const dname_t *name, int type, uint64_t deadline, ta_dns_a
                     d->nsname[i]);
     if (ans->why[0] && timeouts == 0)
         return TA_DNS_TEMP;
+    if (t == 0)         /* the earlier questions of a CNAME chain took it all */
+        return fail(ans, TA_DNS_TEMP, "no time left to ask %s within %u ms", d->nsname[0],
+                    d->timeout_ms * d->tries);
     return fail(ans, TA_DNS_TEMP, "no answer from %s%s in %u tries of %u ms", d->nsname[0],
                 d->nns > 1 ? " and the other nameservers" : "", t, d->timeout_ms);
 }
@@ -874,24 +879,24 @@ add_server(ta_dns_t *d, const void *addr, size_t alen, unsigned port)
 {
     struct sockaddr_in  *s4 = (struct sockaddr_in *) &d->ns[d->nns];
     struct sockaddr_in6 *s6 = (struct sockaddr_in6 *) &d->ns[d->nns];
+    int                  v6 = alen == 16;
     char                 t[INET6_ADDRSTRLEN];
 
     memset(&d->ns[d->nns], 0, sizeof(d->ns[0]));
-    if (alen == 4) {
-        s4->sin_family = AF_INET;
-        s4->sin_port = htons((uint16_t) port);
-        memcpy(&s4->sin_addr, addr, 4);
-        d->nslen[d->nns] = sizeof(*s4);
-        inet_ntop(AF_INET, addr, t, sizeof(t));
-        snprintf(d->nsname[d->nns], sizeof(d->nsname[0]), "%s:%u", t, port);
-    } else {
+    if (v6) {
         s6->sin6_family = AF_INET6;
         s6->sin6_port = htons((uint16_t) port);
         memcpy(&s6->sin6_addr, addr, 16);
         d->nslen[d->nns] = sizeof(*s6);
-        inet_ntop(AF_INET6, addr, t, sizeof(t));
-        snprintf(d->nsname[d->nns], sizeof(d->nsname[0]), "[%s]:%u", t, port);
+    } else {
+        s4->sin_family = AF_INET;
+        s4->sin_port = htons((uint16_t) port);
+        memcpy(&s4->sin_addr, addr, 4);
+        d->nslen[d->nns] = sizeof(*s4);
     }
+    inet_ntop(v6 ? AF_INET6 : AF_INET, addr, t, sizeof(t));
+    snprintf(d->nsname[d->nns], sizeof(d->nsname[0]), "%s%s%s:%u", v6 ? "[" : "", t,
+             v6 ? "]" : "", port);
     d->nns++;
 }
 
@@ -953,7 +958,8 @@ system_servers(ta_dns_t *d, char *err, size_t errlen)
     size_t         k;
 
     if (st != LDNS_STATUS_OK) {
-        snprintf(err, errlen, "cannot read the system's resolvers: %s", ldns_get_errorstr_by_id(st));
+        snprintf(err, errlen, "cannot read the system's resolvers: %s",
+                 ldns_get_errorstr_by_id(st));
         return -1;
     }
     for (k = 0; k < ldns_resolver_nameserver_count(r) && d->nns < MAX_NS; k++) {
@@ -976,7 +982,12 @@ ta_dns_t *
 ta_dns_new(const char *server, unsigned timeout_ms, unsigned tries, char *err, size_t errlen)
 {
     ta_dns_t *d = calloc(1, sizeof(*d));
+    char      none[1];
 
+    if (!err || errlen == 0) {
+        err = none;
+        errlen = sizeof(none);
+    }
     if (!d) {
         snprintf(err, errlen, "out of memory");
         return NULL;

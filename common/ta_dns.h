@@ -68,7 +68,9 @@
  *	3.6.2.2), raw octets that may include NUL; A and AAAA, the address
  *	(inet_ntop); MX, the exchange name with its preference in pref[i];
  *	CNAME, NS, PTR, the name; other types, ldns's presentation of the
- *	rdata fields joined by spaces. len[i] is the length of the whole
+ *	rdata fields joined by spaces (WKS cannot be asked for: ldns prints it
+ *	through getservbyport(), one /etc/services scan per bit, with shared
+ *	buffers). len[i] is the length of the whole
  *	text: when len[i] >= sizeof data[i] the record was cut to
  *	sizeof data[i] - 1 octets.
  *
@@ -77,8 +79,10 @@
  *	matching records the first TA_DNS_MAX_RRS are kept, total counts all;
  *	records dropped or cut set partial and a note in why, and the result
  *	stays TA_DNS_OK: a caller that concludes from the absence of a record
- *	must treat partial as "unknown". Two CNAMEs at one name, or a CNAME
- *	beside records of type, are TA_DNS_BAD.
+ *	must treat partial as "unknown". Two CNAMEs at one name, a CNAME
+ *	beside records of type, and NXDOMAIN with records are TA_DNS_BAD.
+ *	EDNS is always sent; a server that answers FORMERR to it is
+ *	TA_DNS_TEMP (no retry without EDNS).
  *
  *	Transport. Queries go over UDP with EDNS (payload 1232, no DO bit, RD
  *	set), a fresh socket and random source port and a random ID
@@ -97,9 +101,11 @@
  *
  *	Threads. A ta_dns_t is used by one thread at a time; several, one per
  *	thread, run in parallel: each has its own buffer and sockets, and the
- *	ldns functions used (packet building, wire parsing, rdata printing,
- *	resolv.conf reading) keep no shared mutable state.
- *	ta_dns_answer_parse() is reentrant.
+ *	ldns functions used (packet building, wire parsing, rdata printing
+ *	short of WKS, resolv.conf reading) keep no shared mutable state (in
+ *	ldns 1.8.3 the only mutable static is in GOST key code, unused here;
+ *	its random() for IDs is not used). ta_dns_answer_parse() is
+ *	reentrant.
  *
  *	XXX: a stub cannot know zone cuts: when the server is authoritative,
  *	records in its answer for names outside its zones (a CNAME target

@@ -63,6 +63,13 @@ bare(const char *in, char *out, size_t size)
     snprintf(out, size, "%.*s", (int) n, in);
 }
 
+/* txt - record i of a TXT answer, NUL bytes inside it included */
+static ta_str_t
+txt(const ta_dns_answer_t *ans, size_t i)
+{
+    return ta_str(ans->data[i], ans->len[i] < sizeof(ans->data[i]) ? ans->len[i] : sizeof(ans->data[i]) - 1);
+}
+
 /* dns_trouble - the status and words for a failed query */
 static ta_chk_t
 dns_trouble(ta_dns_rc_t rc)
@@ -160,7 +167,11 @@ verify_key(ta_dns_t *dns, const ta_dnsrec_t *r, const char *lookup, ta_onboard_p
             "%zu TXT records at the key's name: receivers may read either", ans->n);
         goto done;
     }
-    if (ta_dkimrec_parse(ans->data[0], strlen(ans->data[0]), rec, &why) != TA_OK) {
+    if (ans->partial) {
+        say(c, TA_CHK_TEMP, NULL, "the key record was cut (over %zu octets)", sizeof(ans->data[0]) - 1);
+        goto done;
+    }
+    if (ta_dkimrec_parse(txt(ans, 0).data, txt(ans, 0).len, rec, &why) != TA_OK) {
         say(c, TA_CHK_FAIL, fix, "the key record does not parse: %s", why);
         goto done;
     }
@@ -214,8 +225,15 @@ spf_resolve(void *ctx, ta_spf_qtype_t type, const char *name, char out[][TA_SPF_
     rc = ta_dns_query(ctx, name, types[type], ans);
     if (rc == TA_DNS_OK && ans->partial)
         rc = TA_DNS_TEMP;       /* a record cut, or records dropped: no verdict on it */
-    for (i = 0; rc == TA_DNS_OK && i < ans->n && i < max; i++)
-        snprintf(out[(*n)++], TA_SPF_ROW, "%s", ans->data[i]);
+    for (i = 0; rc == TA_DNS_OK && i < ans->n && i < max; i++) {
+        ta_str_t t = txt(ans, i);
+        size_t   k;
+
+        /* a NUL inside a record is kept as a byte SPF refuses (0x7f), not an end */
+        for (k = 0; k < t.len && k < TA_SPF_ROW - 1; k++)
+            out[*n][k] = t.data[k] == '\0' ? (char) 0x7f : t.data[k];
+        out[(*n)++][k] = '\0';
+    }
     free(ans);
     return rc == TA_DNS_OK ? TA_SPF_R_OK : rc == TA_DNS_NXDOMAIN ? TA_SPF_R_NXDOMAIN
          : rc == TA_DNS_NODATA ? TA_SPF_R_NODATA : TA_SPF_R_TEMP;
@@ -280,7 +298,7 @@ dmarc_at(ta_dns_t *dns, ta_str_t domain, ta_check_t *c, ta_dmarc_t *d)
         say(c, dns_trouble(rc), NULL, "%s: %s", name, ans->why);
     } else {
         for (i = 0; i < ans->n; i++)
-            txts[i] = ta_str(ans->data[i], strlen(ans->data[i]));
+            txts[i] = txt(ans, i);
         r = ta_dmarc_pick(txts, ans->n, &pick, &why);
         if (r == TA_EINPUT) {
             say(c, TA_CHK_FAIL, "keep one DMARC record", "%s: %s", name, why);
