@@ -45,11 +45,10 @@ static void ngx_mail_tenantalign_take_over(ngx_mail_session_t *s,
 static void ngx_mail_tenantalign_client_read(ngx_event_t *ev);
 static void ngx_mail_tenantalign_client_read_body(ngx_event_t *ev);
 static void ngx_mail_tenantalign_client_write(ngx_event_t *ev);
-static void ngx_mail_tenantalign_client_write_body(ngx_event_t *ev);
+static void ngx_mail_tenantalign_write_body(ngx_event_t *ev);
 static void ngx_mail_tenantalign_upstream_read(ngx_event_t *ev);
 static void ngx_mail_tenantalign_upstream_read_body(ngx_event_t *ev);
 static void ngx_mail_tenantalign_upstream_write(ngx_event_t *ev);
-static void ngx_mail_tenantalign_upstream_write_body(ngx_event_t *ev);
 static void ngx_mail_tenantalign_run(ngx_event_t *ev,
     ngx_event_handler_pt body);
 static void ngx_mail_tenantalign_cleanup(void *data);
@@ -401,8 +400,11 @@ ngx_mail_tenantalign_client_read_body(ngx_event_t *ev)
 }
 
 
+/* either connection writable: what is queued goes out (the data of both
+ * connections is the session) */
+
 static void
-ngx_mail_tenantalign_client_write_body(ngx_event_t *ev)
+ngx_mail_tenantalign_write_body(ngx_event_t *ev)
 {
     ngx_connection_t    *c;
     ngx_mail_session_t  *s;
@@ -541,21 +543,6 @@ ngx_mail_tenantalign_upstream_read_body(ngx_event_t *ev)
 }
 
 
-static void
-ngx_mail_tenantalign_upstream_write_body(ngx_event_t *ev)
-{
-    ngx_connection_t    *u;
-    ngx_mail_session_t  *s;
-    ngx_mail_ta_ctx_t   *ctx;
-
-    u = ev->data;
-    s = u->data;
-    ctx = ngx_mail_get_module_ctx(s, ngx_mail_tenantalign_module);
-
-    ngx_mail_tenantalign_flush(ctx);
-}
-
-
 /* run a handler body, then close if it asked to: the body may not free ctx */
 
 static void
@@ -589,7 +576,7 @@ ngx_mail_tenantalign_client_read(ngx_event_t *ev)
 static void
 ngx_mail_tenantalign_client_write(ngx_event_t *ev)
 {
-    ngx_mail_tenantalign_run(ev, ngx_mail_tenantalign_client_write_body);
+    ngx_mail_tenantalign_run(ev, ngx_mail_tenantalign_write_body);
 }
 
 
@@ -603,5 +590,5 @@ ngx_mail_tenantalign_upstream_read(ngx_event_t *ev)
 static void
 ngx_mail_tenantalign_upstream_write(ngx_event_t *ev)
 {
-    ngx_mail_tenantalign_run(ev, ngx_mail_tenantalign_upstream_write_body);
+    ngx_mail_tenantalign_run(ev, ngx_mail_tenantalign_write_body);
 }
