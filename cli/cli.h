@@ -3,6 +3,7 @@
 #define TA_CLI_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "ta_provider.h"
 #include "ta_tenant.h"
@@ -19,6 +20,9 @@ enum {
 /* ta_cli_read - a whole message from PATH ("-": standard input), at most
  * 64 MB; NULL with errno set on failure */
 char *ta_cli_read(const char *path, size_t *len);
+
+/* ta_cli_json - a JSON string literal of n bytes, control characters escaped */
+void ta_cli_json(FILE *o, const char *s, size_t n);
 
 /* the identities of a source or a store (cli_tenants.c) */
 typedef struct {

@@ -2,7 +2,7 @@
  * NAME
  *	cli_io 1
  * SUMMARY
- *	reading a message for the CLI commands
+ *	what the CLI commands share: reading a message, writing JSON strings
  */
 #include <errno.h>
 #include <stdio.h>
@@ -50,4 +50,24 @@ ta_cli_read(const char *path, size_t *len)
         errno = err;
     *len = n;
     return buf;
+}
+
+/* ta_cli_json - a JSON string literal of n bytes */
+void
+ta_cli_json(FILE *o, const char *s, size_t n)
+{
+    size_t i;
+
+    fputc('"', o);
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char) s[i];
+
+        if (c == '"' || c == '\\')
+            fprintf(o, "\\%c", c);
+        else if (c < 0x20 || c == 0x7f)
+            fprintf(o, "\\u%04x", c);
+        else
+            fputc(c, o);
+    }
+    fputc('"', o);
 }

@@ -36,25 +36,6 @@ static const char check_usage[] =
     "  --eol       line endings of the input (default: auto)\n"
     "exit status: 0 accept, 1 reject, 2 tempfail, 64 usage error\n";
 
-/* json_str - a JSON string literal */
-static void
-json_str(FILE *o, const char *s, size_t n)
-{
-    size_t i;
-
-    fputc('"', o);
-    for (i = 0; i < n; i++) {
-        unsigned char c = (unsigned char) s[i];
-        if (c == '"' || c == '\\')
-            fprintf(o, "\\%c", c);
-        else if (c < 0x20 || c == 0x7f)
-            fprintf(o, "\\u%04x", c);
-        else
-            fputc(c, o);
-    }
-    fputc('"', o);
-}
-
 /* print_json - the verdict as one JSON object */
 static void
 print_json(const ta_verdict_t *v, ta_str_t tenant, const char *login, ta_str_t reply)
@@ -66,20 +47,20 @@ print_json(const ta_verdict_t *v, ta_str_t tenant, const char *login, ta_str_t r
            actions[v->action], v->code, v->enhanced, v->monitor ? "true" : "false");
     printf("\"tenant\":");
     if (tenant.len)
-        json_str(stdout, tenant.data, tenant.len);
+        ta_cli_json(stdout, tenant.data, tenant.len);
     else
         printf("null");
     printf(",\"login\":");
-    json_str(stdout, login, strlen(login));
+    ta_cli_json(stdout, login, strlen(login));
     printf(",\"from_domain\":");
-    json_str(stdout, v->from_domain, strlen(v->from_domain));
+    ta_cli_json(stdout, v->from_domain, strlen(v->from_domain));
     printf(",\"envelope_domain\":");
-    json_str(stdout, v->envelope_domain, strlen(v->envelope_domain));
+    ta_cli_json(stdout, v->envelope_domain, strlen(v->envelope_domain));
     printf(",\"reason\":");
-    json_str(stdout, v->reason, strlen(v->reason));
+    ta_cli_json(stdout, v->reason, strlen(v->reason));
     if (v->rewrite_sender) {
         printf(",\"new_sender\":");
-        json_str(stdout, v->new_sender, strlen(v->new_sender));
+        ta_cli_json(stdout, v->new_sender, strlen(v->new_sender));
     }
     printf(",\"sign\":[");
     for (i = 0; i < v->nsign; i++) {
@@ -87,13 +68,13 @@ print_json(const ta_verdict_t *v, ta_str_t tenant, const char *login, ta_str_t r
         ta_str_t d = ta_key_d(k, v->identity);
 
         printf("%s{\"d\":", i ? "," : "");
-        json_str(stdout, d.data, d.len);
+        ta_cli_json(stdout, d.data, d.len);
         printf(",\"s\":");
-        json_str(stdout, k->selector.data, k->selector.len);
+        ta_cli_json(stdout, k->selector.data, k->selector.len);
         printf(",\"a\":\"%s\"}", ta_alg_name(k->alg));
     }
     printf("],\"reply\":");
-    json_str(stdout, reply.data, reply.len);
+    ta_cli_json(stdout, reply.data, reply.len);
     printf("}\n");
 }
 
@@ -120,7 +101,7 @@ check_at_mail(const char *store, const char *login, const char *mail_from, int m
     if (json) {
         printf("{\"stage\":\"mail\",\"action\":\"%s\",\"reply\":",
                m.fx.action == TA_ACCEPT ? "accept" : m.fx.action == TA_REJECT ? "reject" : "tempfail");
-        json_str(stdout, m.fx.reply.data, m.fx.reply.len);
+        ta_cli_json(stdout, m.fx.reply.data, m.fx.reply.len);
         printf("}\n");
     } else {
         fwrite(m.fx.reply.data, 1, m.fx.reply.len, stdout);

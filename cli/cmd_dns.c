@@ -77,22 +77,6 @@ ta_cli_public_bytes(void *ctx, const ta_key_t *key, unsigned char *out, size_t s
     return rc;
 }
 
-/* json_str - a JSON string */
-static void
-json_str(const char *s)
-{
-    putchar('"');
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\')
-            printf("\\%c", *s);
-        else if ((unsigned char) *s < 0x20)
-            printf("\\u%04x", *s);
-        else
-            putchar(*s);
-    }
-    putchar('"');
-}
-
 /* print_records - one identity's records in the chosen format */
 static void
 print_records(dns_run_t *run, const char *tenant, const char *idname, const ta_identity_t *id,
@@ -110,20 +94,20 @@ print_records(dns_run_t *run, const char *tenant, const char *idname, const ta_i
                 continue;
             if (run->fmt == FMT_JSON) {
                 printf("%s\n  {\"tenant\":", run->nrec++ ? "," : "");
-                json_str(tenant);
+                ta_cli_json(stdout, tenant, strlen(tenant));
                 printf(",\"identity\":");
-                json_str(idname);
+                ta_cli_json(stdout, idname, strlen(idname));
                 printf(",\"dns\":\"%s\",\"publisher\":\"%s\",\"kind\":\"%s\",\"name\":",
                        modes[id->dns], sides[r->side], kinds[r->kind]);
-                json_str(r->owner);
+                ta_cli_json(stdout, r->owner, strlen(r->owner));
                 printf(",\"type\":\"%s\",\"data\":", ta_rr_type_names[r->type]);
-                json_str(r->data);
+                ta_cli_json(stdout, r->data, strlen(r->data));
                 printf(",\"suggestion\":%s", r->suggestion ? "true" : "false");
                 if (r->key)
                     printf(",\"selector\":\"%.*s\"", (int) r->key->selector.len, r->key->selector.data);
                 if (r->note[0]) {
                     printf(",\"note\":");
-                    json_str(r->note);
+                    ta_cli_json(stdout, r->note, strlen(r->note));
                 }
                 putchar('}');
                 continue;

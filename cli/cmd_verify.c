@@ -60,22 +60,6 @@ typedef struct {
     ta_chk_t            *worst;
 } verify_run_t;
 
-/* json_str - a JSON string, appended */
-static void
-json_str(FILE *o, const char *s)
-{
-    fputc('"', o);
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\')
-            fprintf(o, "\\%c", *s);
-        else if ((unsigned char) *s < 0x20)
-            fprintf(o, "\\u%04x", *s);
-        else
-            fputc(*s, o);
-    }
-    fputc('"', o);
-}
-
 /* render - one identity's report as text or JSON, in an allocated string */
 static char *
 render(const verify_run_t *run, const ta_cli_id_t *ci, const ta_verify_report_t *rep)
@@ -88,22 +72,24 @@ render(const verify_run_t *run, const ta_cli_id_t *ci, const ta_verify_report_t 
         return NULL;
     ta_cli_identity_name(ci->id, idname, sizeof(idname));
     if (run->json) {
-        fprintf(o, "  {\"tenant\":\"%.*s\",\"identity\":", (int) ci->tenant->name.len, ci->tenant->name.data);
-        json_str(o, idname);
+        fprintf(o, "  {\"tenant\":");
+        ta_cli_json(o, ci->tenant->name.data, ci->tenant->name.len);
+        fprintf(o, ",\"identity\":");
+        ta_cli_json(o, idname, strlen(idname));
         fprintf(o, ",\"dns\":\"%s\",\"status\":\"%s\",\"checks\":[", modes[ci->id->dns],
                 ta_chk_names[rep->worst]);
         for (i = 0; i < rep->n; i++) {
             const ta_check_t *c = &rep->c[i];
 
             fprintf(o, "%s\n    {\"check\":", i ? "," : "");
-            json_str(o, c->what);
+            ta_cli_json(o, c->what, strlen(c->what));
             fprintf(o, ",\"status\":\"%s\",\"name\":", ta_chk_names[c->status]);
-            json_str(o, c->name);
+            ta_cli_json(o, c->name, strlen(c->name));
             fprintf(o, ",\"found\":");
-            json_str(o, c->detail);
+            ta_cli_json(o, c->detail, strlen(c->detail));
             if (c->fix[0]) {
                 fprintf(o, ",\"fix\":");
-                json_str(o, c->fix);
+                ta_cli_json(o, c->fix, strlen(c->fix));
             }
             if (c->key)
                 fprintf(o, ",\"selector\":\"%.*s\",\"published\":%s,\"revoked_seen\":%s",
