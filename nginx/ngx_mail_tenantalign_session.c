@@ -43,14 +43,20 @@ static ssize_t ngx_mail_tenantalign_recv_blocked(ngx_connection_t *c,
 static void ngx_mail_tenantalign_take_over(ngx_mail_session_t *s,
     ngx_mail_ta_ctx_t *ctx);
 static void ngx_mail_tenantalign_client_read(ngx_event_t *ev);
-static void ngx_mail_tenantalign_client_read_body(ngx_event_t *ev);
+/* an event handler's body: run() looks its context up for it */
+typedef void (*ngx_mail_ta_body_pt)(ngx_event_t *ev, ngx_mail_ta_ctx_t *ctx);
+
+static void ngx_mail_tenantalign_client_read_body(ngx_event_t *ev,
+    ngx_mail_ta_ctx_t *ctx);
 static void ngx_mail_tenantalign_client_write(ngx_event_t *ev);
-static void ngx_mail_tenantalign_write_body(ngx_event_t *ev);
+static void ngx_mail_tenantalign_write_body(ngx_event_t *ev,
+    ngx_mail_ta_ctx_t *ctx);
 static void ngx_mail_tenantalign_upstream_read(ngx_event_t *ev);
-static void ngx_mail_tenantalign_upstream_read_body(ngx_event_t *ev);
+static void ngx_mail_tenantalign_upstream_read_body(ngx_event_t *ev,
+    ngx_mail_ta_ctx_t *ctx);
 static void ngx_mail_tenantalign_upstream_write(ngx_event_t *ev);
 static void ngx_mail_tenantalign_run(ngx_event_t *ev,
-    ngx_event_handler_pt body);
+    ngx_mail_ta_body_pt body);
 static void ngx_mail_tenantalign_cleanup(void *data);
 
 
@@ -298,16 +304,12 @@ ngx_mail_tenantalign_finalize(ngx_mail_ta_ctx_t *ctx)
 
 
 static void
-ngx_mail_tenantalign_client_read_body(ngx_event_t *ev)
+ngx_mail_tenantalign_client_read_body(ngx_event_t *ev, ngx_mail_ta_ctx_t *ctx)
 {
     ssize_t              n;
     ngx_connection_t    *c;
-    ngx_mail_session_t  *s;
-    ngx_mail_ta_ctx_t   *ctx;
 
     c = ev->data;
-    s = c->data;
-    ctx = ngx_mail_get_module_ctx(s, ngx_mail_tenantalign_module);
 
     if (ev->timedout) {
         ngx_log_error(NGX_LOG_INFO, c->log, NGX_ETIMEDOUT,
@@ -404,22 +406,14 @@ ngx_mail_tenantalign_client_read_body(ngx_event_t *ev)
  * connections is the session) */
 
 static void
-ngx_mail_tenantalign_write_body(ngx_event_t *ev)
+ngx_mail_tenantalign_write_body(ngx_event_t *ev, ngx_mail_ta_ctx_t *ctx)
 {
-    ngx_connection_t    *c;
-    ngx_mail_session_t  *s;
-    ngx_mail_ta_ctx_t   *ctx;
-
-    c = ev->data;
-    s = c->data;
-    ctx = ngx_mail_get_module_ctx(s, ngx_mail_tenantalign_module);
-
     ngx_mail_tenantalign_flush(ctx);
 }
 
 
 static void
-ngx_mail_tenantalign_upstream_read_body(ngx_event_t *ev)
+ngx_mail_tenantalign_upstream_read_body(ngx_event_t *ev, ngx_mail_ta_ctx_t *ctx)
 {
     int                  rc;
     size_t               len;
@@ -430,11 +424,9 @@ ngx_mail_tenantalign_upstream_read_body(ngx_event_t *ev)
     const char          *why;
     ngx_connection_t    *u;
     ngx_mail_session_t  *s;
-    ngx_mail_ta_ctx_t   *ctx;
 
     u = ev->data;
     s = u->data;
-    ctx = ngx_mail_get_module_ctx(s, ngx_mail_tenantalign_module);
 
     if (ev->timedout) {
         ngx_log_error(NGX_LOG_INFO, u->log, NGX_ETIMEDOUT,
@@ -546,7 +538,7 @@ ngx_mail_tenantalign_upstream_read_body(ngx_event_t *ev)
 /* run a handler body, then close if it asked to: the body may not free ctx */
 
 static void
-ngx_mail_tenantalign_run(ngx_event_t *ev, ngx_event_handler_pt body)
+ngx_mail_tenantalign_run(ngx_event_t *ev, ngx_mail_ta_body_pt body)
 {
     ngx_connection_t    *c;
     ngx_mail_session_t  *s;
@@ -557,7 +549,7 @@ ngx_mail_tenantalign_run(ngx_event_t *ev, ngx_event_handler_pt body)
     ctx = ngx_mail_get_module_ctx(s, ngx_mail_tenantalign_module);
 
     if (!ctx->closing) {
-        body(ev);
+        body(ev, ctx);
     }
 
     if (ctx->closing && !ctx->signing) {
