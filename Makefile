@@ -44,7 +44,7 @@ cli: $(BUILD)/tenantalign
 unit: $(UNIT_BIN)
 bench: $(BENCH_BIN)
 
-$(BUILD)/obj/%.o: %.c $(wildcard common/*.h)
+$(BUILD)/obj/%.o: %.c $(wildcard common/*.h) $(wildcard cli/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 

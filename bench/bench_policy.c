@@ -21,7 +21,7 @@ static const ta_key_t keys[] = {
 };
 static const ta_identity_t ids[] = {
     { TA_MODE_DOMAIN, S("acme.example"), S(""), S("bounces.acme.example"), S(""),
-      TA_ALIGN_RELAXED, 0, 0, 0, 0, 0, 2, keys, TA_DELEG_MANUAL, 1, 0, 0 },
+      TA_ALIGN_RELAXED, 0, 0, 0, 0, 0, 2, keys, TA_DELEG_MANUAL, 1, 0, 0, 0, TA_IDDMARC_UNKNOWN, 0, 0 },
 };
 static const ta_tenant_t tenant = { S("acme"), 1, ids };
 

@@ -3,6 +3,7 @@
 #define TA_CLI_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "ta_provider.h"
@@ -24,6 +25,8 @@ char *ta_cli_read(const char *path, size_t *len);
 /* ta_cli_json - a JSON string literal of n bytes, control characters escaped */
 void ta_cli_json(FILE *o, const char *s, size_t n);
 
+struct ta_state;
+
 /* the identities of a source or a store (cli_tenants.c) */
 typedef struct {
     const ta_tenant_t   *tenant;
@@ -42,8 +45,8 @@ typedef struct {
     const ta_provider_t *provider_ref;          /* a source's */
 } ta_cli_ids_t;
 
-int  ta_cli_identities(const char *store, const char *source, const char *tenant,
-    const char *identity, ta_cli_ids_t *ids, const char *cmd);
+int  ta_cli_identities(const char *store, const char *source, const struct ta_state *state,
+    int64_t now, const char *tenant, const char *identity, ta_cli_ids_t *ids, const char *cmd);
 const ta_provider_t *ta_cli_provider(const ta_cli_ids_t *ids);
 void ta_cli_identities_free(ta_cli_ids_t *ids);
 void ta_cli_identity_name(const ta_identity_t *id, char *buf, size_t size);
@@ -51,11 +54,24 @@ void ta_cli_identity_name(const ta_identity_t *id, char *buf, size_t size);
 int  ta_cli_public_bytes(void *ctx, const ta_key_t *key, unsigned char *out, size_t size,
     size_t *len, char *err, size_t errlen);
 
+/* a new private key in a new file (cmd_keygen.c); alg rsa2048, rsa3072 or ed25519 */
+struct evp_pkey_st;
+int  ta_cli_new_key(const char *alg, const char *path, unsigned mode, struct evp_pkey_st **out,
+    const char *cmd);
+
+/* the onboarding state file (cli_state.c) */
+int  ta_cli_state_load(const char *path, int must_exist, struct ta_state **out, const char *cmd);
+int  ta_cli_state_lock(const char *path, const char *cmd);
+int  ta_cli_state_save(const char *path, const struct ta_state *st, const char *cmd);
+/* --now EPOCH, or the time (tests and dry runs ask what happens at a given time) */
+int  ta_cli_now(const char *arg, int64_t *now, const char *cmd);
+
 int ta_cmd_compile(int argc, char **argv);
 int ta_cmd_check(int argc, char **argv);
 int ta_cmd_sign(int argc, char **argv);
 int ta_cmd_keygen(int argc, char **argv);
 int ta_cmd_dns(int argc, char **argv);
 int ta_cmd_verify(int argc, char **argv);
+int ta_cmd_rotate(int argc, char **argv);
 
 #endif

@@ -7,6 +7,7 @@
  *	#include "cli.h"
  *
  *	int  ta_cli_identities(const char *store, const char *source,
+ *	                       const ta_state_t *state, int64_t now,
  *	                       const char *tenant, const char *identity,
  *	                       ta_cli_ids_t *ids, const char *cmd);
  *	void ta_cli_identities_free(ta_cli_ids_t *ids);
@@ -15,6 +16,8 @@
  *	source (not compiled: key files are read later, by who needs them) and
  *	lists every identity - of tenant, and named identity (a domain, or an
  *	address), when set - with its tenant's name, and the provider block.
+ *	With a state (--state), a source's keys are taken in their effective
+ *	states at time now (ta_lifecycle), as compile would store them.
  *	A store hands a tenant once per login: each tenant is kept once.
  *	Errors go to standard error, prefixed with cmd. Returns an exit
  *	status: TA_EXIT_OK (possibly with no identity), TA_EXIT_REJECT when
@@ -29,6 +32,8 @@
 
 #include "cli.h"
 #include "ta_conf.h"
+#include "ta_dkimrec.h"
+#include "ta_lifecycle.h"
 #include "ta_store.h"
 
 /* identity_name - D, or LOCAL@D for an address identity */
@@ -97,9 +102,10 @@ keep_tenant(ta_tenant_t *t, void *arg)
 
 /* ta_cli_identities - the identities of a source or a store */
 int
-ta_cli_identities(const char *store, const char *source, const char *tenant,
-    const char *identity, ta_cli_ids_t *ids, const char *cmd)
+ta_cli_identities(const char *store, const char *source, const ta_state_t *state, int64_t now,
+    const char *tenant, const char *identity, ta_cli_ids_t *ids, const char *cmd)
 {
+    ta_lifecycle_counts_t counts;
     ta_conf_errors_t errs;
     char            *text, *copy, err[512];
     size_t           len, i;
@@ -121,7 +127,10 @@ ta_cli_identities(const char *store, const char *source, const char *tenant,
         fprintf(stderr, "%s: %s: %s\n", cmd, source, strerror(errno));
         return TA_EXIT_TEMPFAIL;
     }
-    copy = strdup(source);
+    /* key paths are relative to the source's directory, made absolute as compile makes them */
+    copy = realpath(source, NULL);
+    if (copy == NULL)
+        copy = strdup(source);
     memset(&errs, 0, sizeof(errs));
     ids->conf = ta_conf_parse(text, len, source, copy ? dirname(copy) : ".", NULL, NULL, NULL, &errs);
     free(text);
@@ -132,6 +141,12 @@ ta_cli_identities(const char *store, const char *source, const char *tenant,
         return TA_EXIT_REJECT;
     }
     ids->provider_ref = &ids->conf->provider;
+    if (state != NULL
+        && ta_lifecycle_apply(ids->conf, state, now, ta_dkimrec_fingerprint, NULL, &counts, NULL, err,
+                              sizeof(err)) != TA_OK) {
+        fprintf(stderr, "%s: %s\n", cmd, err);
+        return TA_EXIT_TEMPFAIL;
+    }
     for (i = 0; i < ids->conf->ntenants; i++)
         if (add_tenant(ids, &ids->conf->tenants[i].tenant) < 0) {
             fprintf(stderr, "%s: out of memory\n", cmd);

@@ -5,7 +5,7 @@
  *	tenantalign dns: the DNS records each identity needs, who publishes them
  * SYNOPSIS
  *	tenantalign dns [--tenant T] [--identity D] [--format zone|json|text]
- *	                (--store STORE | SOURCE)
+ *	                [--state FILE [--now T]] (--store STORE | SOURCE)
  * DESCRIPTION
  *	For every identity (or those the filters name) of a tenant source or
  *	a compiled store, the records ta_onboard_records() plans - the
@@ -13,7 +13,9 @@
  *	zone file fragment (absolute names, TTL 3600, comments saying who
  *	publishes what; it loads unchanged into an authoritative server), as
  *	JSON (one array of objects), or as text for a person. Key records are
- *	made from the key files the source names, read here. Exit 0, 1 when
+ *	made from the key files the source names, read here; with --state, a
+ *	source's keys in their effective states (rotated keys included), as
+ *	compile stores them. Exit 0, 1 when
  *	a filter matches nothing or the source has errors, 2 when a key or
  *	the store cannot be read, 64 usage.
  */
@@ -26,10 +28,11 @@
 #include "cli.h"
 #include "ta_keys.h"
 #include "ta_onboard.h"
+#include "ta_state.h"
 
 static const char dns_usage[] =
     "usage: tenantalign dns [--tenant T] [--identity D] [--format zone|json|text]\n"
-    "                       (--store STORE | SOURCE)\n"
+    "                       [--state FILE [--now T]] (--store STORE | SOURCE)\n"
     "\n"
     "Prints the DNS records each identity needs: DKIM keys (pending, active and\n"
     "retiring ones; revoked ones as p=), the return path, a DMARC suggestion, and\n"
@@ -37,6 +40,8 @@ static const char dns_usage[] =
     "  --tenant T     only tenant T\n"
     "  --identity D   only identities whose domain (or address) is D\n"
     "  --format F     zone (default; a zone file fragment), json or text\n"
+    "  --state FILE   with SOURCE: keys as verify and rotate left them (see compile)\n"
+    "  --now T        the keys' states at time T (seconds since 1970, UTC)\n"
     "exit status: 0 printed, 1 nothing matched or errors in SOURCE, 2 a key or the\n"
     "store cannot be read, 64 usage error\n";
 
@@ -163,12 +168,16 @@ ta_cmd_dns(int argc, char **argv)
         { "tenant", required_argument, NULL, 't' },
         { "identity", required_argument, NULL, 'i' },
         { "format", required_argument, NULL, 'f' },
+        { "state", required_argument, NULL, 'S' },
+        { "now", required_argument, NULL, 'n' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 }
     };
     static dns_run_t run;
     ta_cli_ids_t     ids;
-    const char      *store = NULL;
+    const char      *store = NULL, *state_path = NULL, *now_arg = NULL;
+    ta_state_t      *state = NULL;
+    int64_t          now;
     size_t           i;
     int              c, rc;
 
@@ -191,18 +200,24 @@ ta_cmd_dns(int argc, char **argv)
                 return TA_EXIT_USAGE;
             }
             break;
+        case 'S': state_path = optarg; break;
+        case 'n': now_arg = optarg; break;
         case 'h': fputs(dns_usage, stdout); return TA_EXIT_OK;
         default: fputs(dns_usage, stderr); return TA_EXIT_USAGE;
         }
     }
-    if ((store == NULL) == (argc - optind != 1)) {
+    if ((store == NULL) == (argc - optind != 1) || (store && state_path)) {
         fputs(dns_usage, stderr);
         return TA_EXIT_USAGE;
     }
-    rc = ta_cli_identities(store, store ? NULL : argv[optind], run.tenant, run.identity, &ids,
+    if ((rc = ta_cli_now(now_arg, &now, "tenantalign dns")) != TA_EXIT_OK
+        || (state_path && (rc = ta_cli_state_load(state_path, 1, &state, "tenantalign dns")) != TA_EXIT_OK))
+        return rc;
+    rc = ta_cli_identities(store, store ? NULL : argv[optind], state, now, run.tenant, run.identity, &ids,
                            "tenantalign dns");
     if (rc != TA_EXIT_OK) {
         ta_cli_identities_free(&ids);
+        ta_state_free(state);
         return rc;
     }
     if (run.fmt == FMT_JSON)
@@ -213,6 +228,7 @@ ta_cmd_dns(int argc, char **argv)
         printf("\n]\n");
     i = ids.n;
     ta_cli_identities_free(&ids);
+    ta_state_free(state);
     ta_keys_flush();
     if (i == 0) {
         fprintf(stderr, "tenantalign dns: no identity matched\n");

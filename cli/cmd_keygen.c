@@ -29,6 +29,40 @@ static const char keygen_usage[] =
     "for S._domainkey.D.\n"
     "exit status: 0 written, 1 bad input, 2 system error, 64 usage error\n";
 
+/* ta_cli_new_key - generate a key (rsa2048, rsa3072, ed25519) into a new file at path */
+int
+ta_cli_new_key(const char *alg, const char *path, unsigned mode, EVP_PKEY **out, const char *cmd)
+{
+    EVP_PKEY *k;
+    FILE     *f;
+    int       fd, ok;
+
+    *out = NULL;
+    k = alg[0] == 'r' ? EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t) (strcmp(alg, "rsa2048") == 0 ? 2048 : 3072))
+                      : EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+    if (k == NULL) {
+        fprintf(stderr, "%s: key generation failed\n", cmd);
+        return TA_EXIT_TEMPFAIL;
+    }
+    /* never over an existing file: a key in use must not change under its name */
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+    if (fd < 0) {
+        fprintf(stderr, "%s: %s: %s\n", cmd, path, strerror(errno));
+        EVP_PKEY_free(k);
+        return errno == EEXIST ? TA_EXIT_REJECT : TA_EXIT_TEMPFAIL;
+    }
+    f = fdopen(fd, "w");
+    ok = f != NULL && PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL) == 1;
+    if (f == NULL || fclose(f) != 0 || !ok) {
+        fprintf(stderr, "%s: cannot write %s\n", cmd, path);
+        unlink(path);
+        EVP_PKEY_free(k);
+        return TA_EXIT_TEMPFAIL;
+    }
+    *out = k;
+    return TA_EXIT_OK;
+}
+
 /* ta_cmd_keygen - tenantalign keygen */
 int
 ta_cmd_keygen(int argc, char **argv)
@@ -45,9 +79,8 @@ ta_cmd_keygen(int argc, char **argv)
     char           path[4096], rec[TA_DKIMREC_TEXT_SIZE];
     unsigned char  pub[TA_DKIMREC_KEY_MAX];
     size_t         publen = 0;
-    int            c, fd, rsa = 0, ok;
+    int            c, rsa = 0;
     EVP_PKEY      *k = NULL;
-    FILE          *f;
 
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -67,27 +100,9 @@ ta_cmd_keygen(int argc, char **argv)
         return TA_EXIT_USAGE;
     }
     rsa = alg[0] == 'r';
-    k = rsa ? EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t) (strcmp(alg, "rsa2048") == 0 ? 2048 : 3072))
-            : EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
-    if (k == NULL) {
-        fprintf(stderr, "tenantalign keygen: key generation failed\n");
-        return TA_EXIT_TEMPFAIL;
-    }
     snprintf(path, sizeof(path), "%s/%s.%s.pem", dir, domain, selector);
-    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        fprintf(stderr, "tenantalign keygen: %s: %s\n", path, strerror(errno));
-        EVP_PKEY_free(k);
-        return errno == EEXIST ? TA_EXIT_REJECT : TA_EXIT_TEMPFAIL;
-    }
-    f = fdopen(fd, "w");
-    ok = f != NULL && PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL) == 1;
-    if (f == NULL || fclose(f) != 0 || !ok) {
-        fprintf(stderr, "tenantalign keygen: cannot write %s\n", path);
-        unlink(path);
-        EVP_PKEY_free(k);
-        return TA_EXIT_TEMPFAIL;
-    }
+    if ((c = ta_cli_new_key(alg, path, 0600, &k, "tenantalign keygen")) != TA_EXIT_OK)
+        return c;
     /* the record as `tenantalign dns` writes it (ta_dkimrec: p= per RFC 8463
      * for Ed25519, 255-octet strings) */
     if (ta_dkimrec_public(k, pub, sizeof(pub), &publen) != TA_OK

@@ -6,7 +6,7 @@
  * SYNOPSIS
  *	tenantalign verify [--server IP[:PORT]] [--tenant T] [--identity D]
  *	                   [--json] [--concurrency N] [--timeout MS]
- *	                   (--store STORE | SOURCE)
+ *	                   [--state FILE [--now T]] (--store STORE | SOURCE)
  * DESCRIPTION
  *	Runs ta_verify_identity() for every identity (or those the filters
  *	name) against one DNS server - a resolver, or an authoritative server
@@ -19,6 +19,14 @@
  *	standard error on large runs. Exit 0 when nothing fails, 1 when a
  *	check fails (FAIL), 2 when a check could not be made (TEMP: DNS
  *	trouble, a key that cannot be read), 64 usage.
+ *
+ *	With --state FILE it records, under a lock, what it saw: for each key
+ *	(known by its public half's SHA-256) published, revoked or missing,
+ *	and the DMARC record governing each identity's domain; a TEMP answer
+ *	changes nothing. compile folds the file into the store (ta_lifecycle):
+ *	that is how a pending key becomes active and a new key starts to sign.
+ *	With a source, the keys checked are those of the same file's rotations
+ *	too, in their states at --now.
  */
 #include <getopt.h>
 #include <pthread.h>
@@ -29,11 +37,14 @@
 
 #include "cli.h"
 #include "ta_keys.h"
+#include "ta_dkimrec.h"
+#include "ta_state.h"
 #include "ta_verify.h"
 
 static const char verify_usage[] =
     "usage: tenantalign verify [--server IP[:PORT]] [--tenant T] [--identity D] [--json]\n"
-    "                          [--concurrency N] [--timeout MS] (--store STORE | SOURCE)\n"
+    "                          [--concurrency N] [--timeout MS] [--state FILE [--now T]]\n"
+    "                          (--store STORE | SOURCE)\n"
     "\n"
     "Checks, against DNS, every record `tenantalign dns` plans for each identity:\n"
     "the delegation, the DKIM keys (published, ours, pending ones ready to\n"
@@ -45,6 +56,8 @@ static const char verify_usage[] =
     "  --json         one JSON array instead of text\n"
     "  --concurrency  identities checked at once (default 8, at most 256)\n"
     "  --timeout      milliseconds per DNS try, two tries (default 2000)\n"
+    "  --state FILE   record what was seen there (compile --state folds it into the store)\n"
+    "  --now T        the time to record and to take the keys' states at (seconds since 1970)\n"
     "exit status: 0 all good, 1 something fails, 2 DNS trouble, 64 usage error\n";
 
 static const char *const modes[] = { "manual", "cname", "delegated" };
@@ -58,7 +71,47 @@ typedef struct {
     size_t               next, done;    /* under lock */
     char               **out;           /* each identity's text */
     ta_chk_t            *worst;
+    ta_state_t          *state;         /* under lock; NULL: nothing recorded */
+    int64_t              now;
+    int                  state_failed;  /* under lock */
 } verify_run_t;
+
+/* record - what one identity's checks saw, into the state (under the run's lock) */
+static void
+record(verify_run_t *run, const ta_identity_t *id, const ta_verify_report_t *rep)
+{
+    char         fpr[TA_VERIFY_MAX][TA_FPR_HEX + 1], err[256];
+    ta_keyseen_t seen;
+    size_t       i;
+    int          ok[TA_VERIFY_MAX];
+
+    /* the fingerprints first, outside the lock: they read key files */
+    for (i = 0; i < rep->n; i++)
+        ok[i] = rep->c[i].key != NULL && rep->c[i].status != TA_CHK_TEMP
+                && ta_dkimrec_fingerprint(NULL, rep->c[i].key, fpr[i], err, sizeof(err)) == TA_OK;
+    pthread_mutex_lock(&run->lock);
+    for (i = 0; i < rep->n; i++) {
+        const ta_check_t *c = &rep->c[i];
+        int               rc = TA_OK;
+
+        if (ok[i]) {
+            seen = c->published ? TA_SEEN_PUBLISHED : c->revoked_seen ? TA_SEEN_REVOKED : TA_SEEN_MISSING;
+            rc = ta_state_note_key(run->state, ta_key_d(c->key, id), c->key->selector, fpr[i], seen, run->now);
+        } else if (c->key == NULL && c->dmarc_seen != TA_DSEEN_UNKNOWN) {
+            ta_state_dmarc_t d;
+
+            memset(&d, 0, sizeof(d));
+            d.seen = c->dmarc_seen;
+            d.adkim_strict = c->dmarc_adkim_strict;
+            d.aspf_strict = c->dmarc_aspf_strict;
+            d.checked = run->now;
+            rc = ta_state_note_dmarc(run->state, id->domain, &d);
+        }
+        if (rc != TA_OK)
+            run->state_failed = 1;
+    }
+    pthread_mutex_unlock(&run->lock);
+}
 
 /* render - one identity's report as text or JSON, in an allocated string */
 static char *
@@ -138,6 +191,8 @@ worker(void *arg)
                            NULL, rep);
         run->worst[i] = rep->worst;
         run->out[i] = render(run, &run->ids->v[i], rep);
+        if (run->state != NULL)
+            record(run, run->ids->v[i].id, rep);
         pthread_mutex_lock(&run->lock);
         if (++run->done % 1000 == 0 && total >= 1000)
             fprintf(stderr, "tenantalign verify: %zu of %zu identities\n", run->done, total);
@@ -184,12 +239,14 @@ ta_cmd_verify(int argc, char **argv)
         { "json", no_argument, NULL, 'j' },
         { "concurrency", required_argument, NULL, 'c' },
         { "timeout", required_argument, NULL, 'T' },
+        { "state", required_argument, NULL, 'X' },
+        { "now", required_argument, NULL, 'n' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 }
     };
     verify_run_t run;
     ta_cli_ids_t ids;
-    const char  *store = NULL, *tenant = NULL, *identity = NULL;
+    const char  *store = NULL, *tenant = NULL, *identity = NULL, *state_path = NULL, *now_arg = NULL;
     long         conc = 8, timeout = 2000;
     pthread_t   *th;
     size_t       i, nth;
@@ -207,6 +264,8 @@ ta_cmd_verify(int argc, char **argv)
         case 'j': run.json = 1; break;
         case 'c': conc = strtol(optarg, NULL, 10); break;
         case 'T': timeout = strtol(optarg, NULL, 10); break;
+        case 'X': state_path = optarg; break;
+        case 'n': now_arg = optarg; break;
         case 'h': fputs(verify_usage, stdout); return TA_EXIT_OK;
         default: fputs(verify_usage, stderr); return TA_EXIT_USAGE;
         }
@@ -216,17 +275,27 @@ ta_cmd_verify(int argc, char **argv)
         return TA_EXIT_USAGE;
     }
     run.timeout_ms = (unsigned) timeout;
-    rc = ta_cli_identities(store, store ? NULL : argv[optind], tenant, identity, &ids, "tenantalign verify");
+    if ((rc = ta_cli_now(now_arg, &run.now, "tenantalign verify")) != TA_EXIT_OK)
+        return rc;
+    /* the lock first: the state read is the one this run writes back */
+    if (state_path != NULL
+        && ((rc = ta_cli_state_lock(state_path, "tenantalign verify")) != TA_EXIT_OK
+            || (rc = ta_cli_state_load(state_path, 0, &run.state, "tenantalign verify")) != TA_EXIT_OK))
+        return rc;
+    rc = ta_cli_identities(store, store ? NULL : argv[optind], store ? NULL : run.state, run.now, tenant,
+                           identity, &ids, "tenantalign verify");
     if (rc != TA_EXIT_OK || ids.n == 0) {
         if (rc == TA_EXIT_OK)
             fprintf(stderr, "tenantalign verify: no identity matched\n");
         ta_cli_identities_free(&ids);
+        ta_state_free(run.state);
         return rc != TA_EXIT_OK ? rc : TA_EXIT_REJECT;
     }
     if (!server_answers(run.server, run.timeout_ms, ids.v[0].id, why, sizeof(why))) {
         fprintf(stderr, "tenantalign verify: the DNS server %s does not answer: %s\n",
                 run.server ? run.server : "(system resolvers)", why);
         ta_cli_identities_free(&ids);
+        ta_state_free(run.state);
         return TA_EXIT_TEMPFAIL;
     }
     run.ids = &ids;
@@ -261,6 +330,12 @@ ta_cmd_verify(int argc, char **argv)
     if (run.json)
         printf("]\n");
     rc = fail ? TA_EXIT_REJECT : temp ? TA_EXIT_TEMPFAIL : TA_EXIT_OK;
+    if (run.state != NULL && run.state_failed) {
+        fprintf(stderr, "tenantalign verify: out of memory recording the state; %s not written\n", state_path);
+        rc = TA_EXIT_TEMPFAIL;
+    } else if (run.state != NULL && ta_cli_state_save(state_path, run.state, "tenantalign verify") != TA_EXIT_OK) {
+        rc = TA_EXIT_TEMPFAIL;
+    }
 done:
     for (i = 0; run.out && i < ids.n; i++)
         free(run.out[i]);
@@ -268,6 +343,7 @@ done:
     free(run.worst);
     free(th);
     ta_cli_identities_free(&ids);
+    ta_state_free(run.state);
     ta_keys_flush();
     return rc;
 }

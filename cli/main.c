@@ -2,14 +2,17 @@
  * NAME
  *	tenantalign 1
  * SUMMARY
- *	command-line front end: compile, check, sign, keygen, dns, verify
+ *	command-line front end: compile, check, sign, keygen, dns, verify, rotate
  * SYNOPSIS
- *	tenantalign compile [--progress] SOURCE STORE
+ *	tenantalign compile [--progress] [--quiet] [--state FILE [--now T]] SOURCE STORE
  *	tenantalign check --store STORE --login LOGIN --mail-from ADDR
  *	                  [--json] [--monitor] [--eol auto|crlf|lf] [FILE|-]
  *	tenantalign sign --key FILE --domain D --selector S ... [FILE|-]
  *	tenantalign keygen --alg ALG --domain D --selector S --out DIR
- *	tenantalign dns [--tenant T] [--identity D] [--format F] (--store S | SOURCE)
+ *	tenantalign dns [--tenant T] [--identity D] [--format F] [--state FILE]
+ *	                (--store S | SOURCE)
+ *	tenantalign verify [--server IP[:PORT]] [--state FILE] ... (--store S | SOURCE)
+ *	tenantalign rotate --state FILE [--tenant T] [--identity D] [--alg A] SOURCE
  * DESCRIPTION
  *	Each command has --help. Exit status: 0 accept / success, 1 reject /
  *	bad input, 2 tempfail / system error, 64 usage error.
@@ -32,6 +35,7 @@ static const char usage[] =
     "  keygen   generate a DKIM key and print its DNS TXT record\n"
     "  dns      the DNS records each identity needs, and who publishes them\n"
     "  verify   what DNS really publishes for each identity, check by check\n"
+    "  rotate   start a DKIM key rotation: a new pending key, and what to publish\n"
     "\n"
     "'tenantalign COMMAND --help' describes each command.\n"
     "exit status: 0 accept/success, 1 reject/bad input, 2 tempfail/system error, 64 usage\n";
@@ -49,6 +53,7 @@ main(int argc, char **argv)
         { "keygen", ta_cmd_keygen },
         { "dns", ta_cmd_dns },
         { "verify", ta_cmd_verify },
+        { "rotate", ta_cmd_rotate },
     };
     size_t i;
 

@@ -85,6 +85,20 @@ arena_str(struct ta_arena *a, const char *s, size_t n)
     return ta_str(p, n);
 }
 
+/* ta_conf_alloc - memory owned by the parsed source (freed with it) */
+void *
+ta_conf_alloc(ta_conf_t *c, size_t n)
+{
+    return arena_alloc(c->arena, n);
+}
+
+/* ta_conf_str - a NUL-terminated copy owned by the parsed source */
+ta_str_t
+ta_conf_str(ta_conf_t *c, ta_str_t s)
+{
+    return arena_str(c->arena, s.data ? s.data : "", s.len);
+}
+
 /* ta_conf_error - record one error (counting those that do not fit) */
 void
 ta_conf_error(ta_conf_errors_t *errs, const char *fmt, ...)
@@ -604,6 +618,7 @@ parse_identity(parser_t *ps, vec_t *ids)
                 id->dns = (ta_delegation_t) m;
         } else if (word_is(ps, "dns_check")) {
             id->dns_check = flag_directive(ps, "dns_check", id->dns_check);
+            id->dns_check_set = 1;
         } else if (word_is(ps, "require_dmarc")) {
             id->require_dmarc = flag_directive(ps, "require_dmarc", id->require_dmarc);
             require_dmarc_set = 1;
@@ -807,6 +822,8 @@ check_onboarding(parser_t *ps, ta_conf_t *c)
 
             if (!id->require_dmarc_set)
                 id->require_dmarc = pv->require_dmarc;
+            if (!id->dns_check_set)
+                id->dns_check = !pv->no_dns_check;
             if (id->dns == TA_DELEG_CNAME && pv->cname_zone.len == 0)
                 perr(ps, ct->line, "tenant %s, identity %s: dns cname needs provider { cname_zone ZONE; }",
                      ct->tenant.name.data, d);
@@ -924,12 +941,14 @@ ta_conf_parse(const char *text, size_t len, const char *file, const char *basedi
             parse_provider(&ps, &c->provider);
         } else if (word_is(&ps, "require_dmarc")) {
             c->provider.require_dmarc = flag_directive(&ps, "require_dmarc", c->provider.require_dmarc);
+        } else if (word_is(&ps, "dns_check")) {
+            c->provider.no_dns_check = !flag_directive(&ps, "dns_check", !c->provider.no_dns_check);
         } else if (word_is(&ps, "unknown_login")) {
             if (directive_value(&ps, "unknown_login", &v) && (i = one_of(&ps, l, "unknown_login", v, unknown)) >= 0)
                 c->reject_unknown_login = i;
         } else {
             if (ps.tok.type == TK_WORD)
-                perr(&ps, l, "unknown directive \"%.*s\" (known: tenant, unknown_login, provider, require_dmarc)",
+                perr(&ps, l, "unknown directive \"%.*s\" (known: tenant, unknown_login, provider, require_dmarc, dns_check)",
                     (int) ps.tok.len, ps.tok.data);
             else
                 perr(&ps, l, "unexpected '%s'", ps.tok.type == TK_CLOSE ? "}" : ps.tok.type == TK_OPEN ? "{" : ";");

@@ -9,6 +9,8 @@
  *	                         void *ctx, void (*warn)(const char *msg),
  *	                         ta_conf_errors_t *errs);
  *	void ta_conf_free(ta_conf_t *c);
+ *	void *ta_conf_alloc(ta_conf_t *c, size_t n);
+ *	ta_str_t ta_conf_str(ta_conf_t *c, ta_str_t s);
  * DESCRIPTION
  *	ta_conf_parse() reads the source format documented in README ("Tenant
  *	store") from text (len bytes; no NUL termination assumed) and returns
@@ -25,6 +27,10 @@
  *	return_path, return_path_cname or return_path_mx); dns delegated
  *	needs name_servers and a domain identity; egress addresses must be
  *	IPv4 or IPv6 addresses, dmarc_rua a mailto: URI.
+ *
+ *	ta_conf_alloc() and ta_conf_str() give memory that lives as long as
+ *	the parsed source (ta_lifecycle_apply() builds the effective keys in
+ *	it).
  */
 #ifndef TA_CONF_H
 #define TA_CONF_H
@@ -64,6 +70,8 @@ ta_conf_t *ta_conf_parse(const char *text, size_t len, const char *file,
     const char *basedir, ta_conf_key_check_t check, void *ctx,
     void (*warn)(const char *msg), ta_conf_errors_t *errs);
 void ta_conf_free(ta_conf_t *c);
+void *ta_conf_alloc(ta_conf_t *c, size_t n);
+ta_str_t ta_conf_str(ta_conf_t *c, ta_str_t s);
 void ta_conf_error(ta_conf_errors_t *errs, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

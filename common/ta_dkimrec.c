@@ -5,16 +5,19 @@
  *	DKIM key records: parse what a customer published, write what we publish
  * SYNOPSIS
  *	#include "ta_dkimrec.h"
+#include "ta_keys.h"
  * DESCRIPTION
  *	See ta_dkimrec.h. One pass over the tag-list, each tag checked against
  *	those seen before (a key record has a handful; the list is bounded),
  *	then the values that need it are read: k=, t=, s=, h= and p=.
  */
+#include <openssl/evp.h>
 #include <openssl/x509.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "ta_dkimrec.h"
+#include "ta_keys.h"
 
 /* is_wsp - SP or HTAB */
 static int
@@ -367,4 +370,37 @@ ta_dkimrec_matches(const ta_dkimrec_t *r, EVP_PKEY *key)
     if (ta_dkimrec_public(key, pub, sizeof(pub), &n) != TA_OK)
         return 0;
     return n == r->key_len && memcmp(pub, r->key, n) == 0;
+}
+
+/* ta_dkimrec_fingerprint - the SHA-256 of a key file's public half, in hex
+ * (a ta_fpr_fn: what the state file knows a key by) */
+int
+ta_dkimrec_fingerprint(void *ctx, const ta_key_t *key, char hex[65], char *err, size_t errlen)
+{
+    static const char digits[] = "0123456789abcdef";
+    unsigned char     pub[TA_DKIMREC_KEY_MAX], md[32];
+    unsigned int      mdlen = 0, i;
+    size_t            n;
+    char              path[4096], why[256];
+    EVP_PKEY         *pkey;
+    int               rc;
+
+    (void) ctx;
+    snprintf(path, sizeof(path), "%.*s", (int) key->key_file.len, key->key_file.data);
+    if (ta_key_get(path, key->alg, &pkey, why, sizeof(why)) != TA_OK) {
+        snprintf(err, errlen, "key %.*s: %s", (int) key->selector.len, key->selector.data, why);
+        return TA_ESYSTEM;
+    }
+    rc = ta_dkimrec_public(pkey, pub, sizeof(pub), &n);
+    EVP_PKEY_free(pkey);
+    if (rc != TA_OK || EVP_Digest(pub, n, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32) {
+        snprintf(err, errlen, "key %s: cannot encode its public half", path);
+        return TA_ESYSTEM;
+    }
+    for (i = 0; i < 32; i++) {
+        hex[2 * i] = digits[md[i] >> 4];
+        hex[2 * i + 1] = digits[md[i] & 15];
+    }
+    hex[64] = '\0';
+    return TA_OK;
 }

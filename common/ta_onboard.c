@@ -67,7 +67,8 @@ key_record(ta_dnsrec_t *r, const ta_key_t *k, ta_onboard_pub_fn pub, void *ctx,
 {
     static const char *const states[] = { "pending: publish now, it signs once verify sees it",
         "active", "retiring: keep it published while mail signed with it may still be verified",
-        "revoked: safe to remove once verify reports it" };
+        "revoked: safe to remove once verify reports it",
+        "active, not verified yet: publish it; it signs once verify sees it" };
     unsigned char bytes[TA_DKIMREC_KEY_MAX];
     size_t        len = 0;
 
@@ -119,6 +120,47 @@ dmarc(plan_t *pl, ta_side_t side, ta_str_t domain, const ta_provider_t *pv)
         snprintf(r->data, sizeof(r->data), "\"v=DMARC1; p=none\"");
 }
 
+/* has_selector - a key of the identity's own domain uses selector sel */
+static int
+has_selector(const ta_identity_t *id, const char *sel)
+{
+    size_t i;
+
+    for (i = 0; i < id->nkeys; i++)
+        if (ta_str_eq(id->keys[i].selector, ta_str_cstr(sel)) && ta_str_eq(ta_key_d(&id->keys[i], id), id->domain))
+            return 1;
+    return 0;
+}
+
+/*
+ * spare_selectors - under CNAME delegation, the customer's CNAME for the
+ * selector the next rotation takes (s1/s2 for RSA, e1/e2 for Ed25519,
+ * as `tenantalign rotate` alternates them): published once with the
+ * first, so that no rotation ever needs the customer again.
+ */
+static void
+spare_selectors(plan_t *pl, const ta_identity_t *id, const ta_provider_t *pv)
+{
+    static const char *const pairs[][2] = { { "s1", "s2" }, { "e1", "e2" } };
+    ta_dnsrec_t *r;
+    size_t       p, j;
+
+    for (p = 0; p < 2; p++)
+        for (j = 0; j < 2; j++) {
+            const char *spare = pairs[p][1 - j];
+
+            if (!has_selector(id, pairs[p][j]) || has_selector(id, spare))
+                continue;
+            r = add(pl, TA_REC_DKIM, TA_SIDE_CUSTOMER, TA_RR_CNAME, "%s._domainkey.%.*s", spare,
+                    (int) id->domain.len, id->domain.data);
+            if (r == NULL)
+                return;
+            snprintf(r->data, sizeof(r->data), "%s.%.*s.%s.", spare, (int) id->domain.len, id->domain.data,
+                     pv->cname_zone.data);
+            snprintf(r->note, sizeof(r->note), "the next rotation's selector: once, nothing to do later");
+        }
+}
+
 /* ta_onboard_records - every record the identity needs */
 int
 ta_onboard_records(const ta_identity_t *id, const ta_provider_t *pv, ta_onboard_pub_fn pub,
@@ -160,6 +202,9 @@ ta_onboard_records(const ta_identity_t *id, const ta_provider_t *pv, ta_onboard_
         if (r != NULL && key_record(r, k, pub, ctx, err, errlen) != TA_OK)
             return TA_ESYSTEM;
     }
+
+    if (id->dns == TA_DELEG_CNAME)
+        spare_selectors(&pl, id, pv);
 
     if (id->return_path.len) {
         snprintf(rp, sizeof(rp), "%.*s", (int) id->return_path.len, id->return_path.data);

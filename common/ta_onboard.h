@@ -23,7 +23,10 @@
  *	cname      customer: SEL._domainkey.D CNAME SEL.D.CNAME_ZONE, RP
  *	           CNAME return_path_cname (or RP.CNAME_ZONE), the DMARC
  *	           suggestion; provider: the key TXT at SEL.D.CNAME_ZONE (and
- *	           RP.CNAME_ZONE MX and SPF TXT without return_path_cname)
+ *	           RP.CNAME_ZONE MX and SPF TXT without return_path_cname);
+ *	           and the customer's CNAME for the selector the next rotation
+ *	           takes (s2 beside s1, e1 beside e2, ...), so that rotations
+ *	           never need the customer
  *	delegated  customer: D NS each name server; provider, in the zone D:
  *	           the key TXT, RP's records when RP is within D (else the
  *	           customer's, as in manual), the DMARC suggestion

@@ -277,6 +277,29 @@ foreign_signature(const ta_headers_t *h, ta_str_t from_domain, ta_align_t mode,
     return 0;
 }
 
+/* dkim_alignment - the identity's, made strict where its DMARC record says adkim=s */
+static ta_align_t
+dkim_alignment(const ta_identity_t *id)
+{
+    return id->dmarc_adkim_strict ? TA_ALIGN_STRICT : id->alignment;
+}
+
+/* spf_alignment - the identity's, made strict where its DMARC record says aspf=s */
+static ta_align_t
+spf_alignment(const ta_identity_t *id)
+{
+    return id->dmarc_aspf_strict ? TA_ALIGN_STRICT : id->alignment;
+}
+
+/* strict_why - how a refusal names strict alignment, and where it comes from */
+static const char *
+strict_why(const ta_identity_t *id, int dmarc_strict)
+{
+    if (id->alignment == TA_ALIGN_STRICT)
+        return " (strict alignment)";
+    return dmarc_strict ? " (strict alignment: the domain's DMARC record asks for it)" : "";
+}
+
 /* plan_signing - the identity's active keys whose d= aligns with From */
 static void
 plan_signing(const ta_identity_t *id, ta_str_t from_domain, ta_verdict_t *v)
@@ -288,9 +311,61 @@ plan_signing(const ta_identity_t *id, ta_str_t from_domain, ta_verdict_t *v)
         const ta_key_t *k = &id->keys[i];
         ta_str_t        d = ta_key_d(k, id);
 
-        if (k->state == TA_KEY_ACTIVE && ta_aligned(d, from_domain, id->alignment))
+        if (k->state == TA_KEY_ACTIVE && ta_aligned(d, from_domain, dkim_alignment(id)))
             v->sign[v->nsign++] = k;
     }
+}
+
+/* unverified_key - an aligned key that would sign but verify has not seen published */
+static const ta_key_t *
+unverified_key(const ta_identity_t *id, ta_str_t from_domain)
+{
+    size_t i;
+
+    for (i = 0; i < id->nkeys; i++)
+        if (id->keys[i].state == TA_KEY_UNVERIFIED
+            && ta_aligned(ta_key_d(&id->keys[i], id), from_domain, dkim_alignment(id)))
+            return &id->keys[i];
+    return NULL;
+}
+
+/* dmarc_missing - why require_dmarc refuses this identity's From domain, or NULL;
+ * *ours: we do not know yet (a tempfail), else the domain's owner must act */
+static const char *
+dmarc_missing(const ta_identity_t *id, int *ours)
+{
+    *ours = 0;
+    if (!id->require_dmarc)
+        return NULL;
+    switch (id->dmarc) {
+    case TA_IDDMARC_FOUND:
+        return NULL;
+    case TA_IDDMARC_NONE:
+        return "publishes no DMARC record";
+    case TA_IDDMARC_BROKEN:
+        return "has no usable DMARC record (several records, or one that does not parse)";
+    default:
+        *ours = 1;
+        return "has a DMARC record nobody checked yet (tenantalign verify)";
+    }
+}
+
+/* defer - tempfail with a reason, or accept under monitor mode */
+static void
+defer(ta_verdict_t *v, int monitor, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+defer(ta_verdict_t *v, int monitor, const char *fmt, ...)
+{
+    va_list ap;
+
+    set_codes(v, monitor ? TA_ACCEPT : TA_TEMPFAIL);
+    va_start(ap, fmt);
+    vsnprintf(v->reason, sizeof(v->reason), fmt, ap);
+    va_end(ap);
+    v->monitor = monitor ? 1 : 0;
+    v->nsign = 0;
 }
 
 /* envelope_identity - at MAIL FROM: an identity the envelope domain may serve */
@@ -352,6 +427,9 @@ decide_message(const ta_policy_input_t *in, const ta_address_t *envp,
     ta_str_t                 fd, ed = ta_str(env.domain, env.domain_len);
     size_t                   nfrom = ta_headers_count(in->headers, from_name);
     char                     foreign_d[TA_DOMAIN_MAX + 1];
+    const ta_key_t          *uk;
+    const char              *why;
+    int                      ours;
 
     /* 3. the header section is well formed (8-bit alone is allowed, RFC 6532) */
     if (in->headers->flags & ~(unsigned) TA_HDR_8BIT) {
@@ -399,6 +477,16 @@ decide_message(const ta_policy_input_t *in, const ta_address_t *envp,
         return;
     }
 
+    /* 8a. a DMARC record where the identity requires one (require_dmarc) */
+    if ((why = dmarc_missing(id, &ours)) != NULL) {
+        if (ours)
+            defer(v, monitor, "From domain %s %s; require_dmarc is on", from.domain, why);
+        else
+            refuse(v, monitor, "From domain %s %s; this relay requires one (require_dmarc)",
+                   from.domain, why);
+        return;
+    }
+
     /* 9. the envelope domain (after any rewrite) is aligned with From */
     if (!env.null_sender) {
         if (id->rewrite_return_path && id->return_path.len) {
@@ -409,17 +497,16 @@ decide_message(const ta_policy_input_t *in, const ta_address_t *envp,
             ed = id->return_path;
             copy_domain(v->envelope_domain, ed);
         }
-        if (!ta_aligned(ed, fd, id->alignment)) {
+        if (!ta_aligned(ed, fd, spf_alignment(id))) {
             refuse(v, monitor, "envelope sender domain %.*s is not aligned with From domain %s%s",
-                   (int) ed.len, ed.data, from.domain,
-                   id->alignment == TA_ALIGN_STRICT ? " (strict alignment)" : "");
+                   (int) ed.len, ed.data, from.domain, strict_why(id, id->dmarc_aspf_strict));
             v->rewrite_sender = 0;
             return;
         }
     }
 
     /* 10. no signature already present for a domain not aligned with From */
-    if (foreign_signature(in->headers, fd, id->alignment, foreign_d)) {
+    if (foreign_signature(in->headers, fd, dkim_alignment(id), foreign_d)) {
         refuse(v, monitor, "message already carries a DKIM-Signature for d=%s, not aligned with From domain %s",
                foreign_d, from.domain);
         return;
@@ -427,9 +514,16 @@ decide_message(const ta_policy_input_t *in, const ta_address_t *envp,
 
     /* 11. at least one active key whose d= is aligned with From */
     plan_signing(id, fd, v);
+    if (v->nsign == 0 && (uk = unverified_key(id, fd)) != NULL) {
+        /* the key exists but verify has not seen it in DNS (dns_check) */
+        defer(v, monitor, "DKIM key d=%.*s s=%.*s is not seen published in DNS: publish it "
+              "(tenantalign dns), then run tenantalign verify",
+              (int) ta_key_d(uk, id).len, ta_key_d(uk, id).data, (int) uk->selector.len, uk->selector.data);
+        return;
+    }
     if (v->nsign == 0) {
         refuse(v, monitor, "no active DKIM key aligned with %s%s", from.domain,
-               id->alignment == TA_ALIGN_STRICT ? " (strict alignment)" : "");
+               strict_why(id, id->dmarc_adkim_strict));
         return;
     }
 }

@@ -33,6 +33,7 @@ typedef struct {
     ta_str_t  egress[TA_PROVIDER_MAX_EGRESS]; /* addresses mail leaves from (SPF must authorise them) */
     ta_str_t  dmarc_rua;                     /* the rua of a suggested DMARC record (mailto:) */
     unsigned  require_dmarc:1;               /* the default for identities */
+    unsigned  no_dns_check:1;                /* top-level "dns_check off": the identities' default */
     unsigned  present:1;                     /* a provider block was given */
 } ta_provider_t;
 

@@ -254,6 +254,10 @@ decode(rd_t *r, ta_tenant_t *t, ta_identity_t *ids, ta_key_t *keys, char **pool,
         id.require_dmarc = (flags & TA_IDO_REQUIRE_DMARC) != 0;
         if (id.dns > TA_DELEG_NS)
             r->bad = 1;
+        flags = r->version >= 3 ? rd_u8(r) : 0;
+        id.dmarc = (ta_id_dmarc_t) (flags & TA_IDD_DMARC_MASK);
+        id.dmarc_adkim_strict = (flags & TA_IDD_ADKIM_STRICT) != 0;
+        id.dmarc_aspf_strict = (flags & TA_IDD_ASPF_STRICT) != 0;
         id.domain = rd_str(r, pool, strbytes);
         id.local_part = rd_str(r, pool, strbytes);
         id.return_path = rd_str(r, pool, strbytes);
@@ -269,7 +273,8 @@ decode(rd_t *r, ta_tenant_t *t, ta_identity_t *ids, ta_key_t *keys, char **pool,
             key.key_file = rd_str(r, pool, strbytes);
             key.alg = (ta_dkim_alg_t) rd_u8(r);
             key.state = (ta_key_state_t) rd_u8(r);
-            if (key.alg > TA_ALG_ED25519_SHA256 || key.state > TA_KEY_REVOKED)
+            if (key.alg > TA_ALG_ED25519_SHA256
+                || key.state > (r->version >= 3 ? TA_KEY_UNVERIFIED : TA_KEY_REVOKED))
                 r->bad = 1;
             if (keys != NULL)
                 keys[*nkeys] = key;

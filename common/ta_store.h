@@ -16,7 +16,7 @@
  *	ta_provider_t *ta_store_provider(ta_store_t *st, char *err, size_t errlen);
  *	void ta_store_close(ta_store_t *st);
  *	int  ta_store_compile(const char *source, const char *store,
- *	                      const ta_compile_opts_t *opts, char *err, size_t errlen);
+ *	                      ta_compile_opts_t *opts, char *err, size_t errlen);
  * DESCRIPTION
  *	The store is a tinycdb file (see README for why) written by
  *	ta_store_compile() from the human-edited source, to a temporary file
@@ -60,10 +60,15 @@ typedef struct {
     unsigned version;               /* the file's format version */
 } ta_store_settings_t;
 
+struct ta_state;
+
 typedef struct {
     int  progress;          /* print progress to stderr on large inputs */
-    int  skip_key_checks;   /* benchmarks only: do not stat key files */
+    int  skip_key_checks;   /* benchmarks only: do not stat key files (nor apply state) */
     void (*warn)(const char *msg);  /* warnings, when set */
+    const struct ta_state *state;   /* what verify saw and rotate made; NULL: nothing */
+    int64_t now;            /* the time the key lifecycle is computed for */
+    size_t by_state[5];     /* out: keys written, by effective state (ta_key_state_t) */
 } ta_compile_opts_t;
 
 int  ta_store_open(const char *path, ta_store_t **out, char *err, size_t errlen);
@@ -81,6 +86,6 @@ void ta_tenant_free(ta_tenant_t *t);
 void ta_store_close(ta_store_t *st);
 
 int  ta_store_compile(const char *source, const char *store,
-    const ta_compile_opts_t *opts, char *err, size_t errlen);
+    ta_compile_opts_t *opts, char *err, size_t errlen);
 
 #endif

@@ -7,7 +7,7 @@
  *	#include "ta_store.h"
  *
  *	int ta_store_compile(const char *source, const char *store,
- *	                     const ta_compile_opts_t *opts, char *err, size_t errlen);
+ *	                     ta_compile_opts_t *opts, char *err, size_t errlen);
  * DESCRIPTION
  *	Reads and parses the source (ta_conf), checks what spans tenants (a
  *	login or a key file used by two tenants) and every key file (regular
@@ -33,6 +33,8 @@
 #include <unistd.h>
 
 #include "ta_conf.h"
+#include "ta_dkimrec.h"
+#include "ta_lifecycle.h"
 #include "ta_store.h"
 #include "ta_store_format.h"
 
@@ -218,6 +220,8 @@ encode(buf_t *b, const ta_tenant_t *t)
                   | (id->rewrite_return_path ? TA_IDF_REWRITE : 0));
         put_u8(b, ((unsigned) id->dns & TA_IDO_DNS_MASK) | (id->dns_check ? 0 : TA_IDO_NO_DNS_CHECK)
                   | (id->require_dmarc ? TA_IDO_REQUIRE_DMARC : 0));
+        put_u8(b, ((unsigned) id->dmarc & TA_IDD_DMARC_MASK) | (id->dmarc_adkim_strict ? TA_IDD_ADKIM_STRICT : 0)
+                  | (id->dmarc_aspf_strict ? TA_IDD_ASPF_STRICT : 0));
         put_str(b, id->domain);
         put_str(b, id->local_part);
         put_str(b, id->return_path);
@@ -427,7 +431,7 @@ read_source(const char *path, size_t *len, char *err, size_t errlen)
 
 /* ta_store_compile - validate a source and write its store */
 int
-ta_store_compile(const char *source, const char *store, const ta_compile_opts_t *opts,
+ta_store_compile(const char *source, const char *store, ta_compile_opts_t *opts,
     char *err, size_t errlen)
 {
     ta_conf_errors_t *errs;
@@ -466,6 +470,20 @@ ta_store_compile(const char *source, const char *store, const ta_compile_opts_t 
         return TA_EINPUT;
     }
     free(errs);
+    if (check_keys) {
+        /* what verify saw and rotate made: the keys' effective states */
+        ta_lifecycle_counts_t counts;
+
+        rc = ta_lifecycle_apply(c, opts ? opts->state : NULL, opts ? opts->now : 0,
+                                ta_dkimrec_fingerprint, NULL, &counts, opts ? opts->warn : NULL,
+                                err, errlen);
+        if (rc != TA_OK) {
+            ta_conf_free(c);
+            return rc;
+        }
+        if (opts)
+            memcpy(opts->by_state, counts.by_state, sizeof(counts.by_state));
+    }
     rc = write_store(c, store, opts, err, errlen);
     ta_conf_free(c);
     return rc;

@@ -20,17 +20,21 @@
  *	    parent_from 4, subdomains 8, rewrite_return_path 16);
  *	    (version 2) u8 onboarding (bits 0-1 dns: manual 0, cname 1,
  *	    delegated 2; no dns_check 4; require_dmarc 8);
+ *	    (version 3) u8 dmarc (bits 0-1: unknown 0, found 1, none 2,
+ *	    broken 3; adkim=s 4; aspf=s 8: what verify saw, folded in);
  *	    str domain; str local_part; str return_path; str pattern;
  *	    u16 nkeys; per key: str selector; str domain; str file; u8 alg; u8 state
+ *	    (the effective state; version 3 adds 4, unverified)
  *	The reader checks every length against the record's end. It reads
- *	version 1 too (no onboarding byte: dns manual, dns_check on,
- *	require_dmarc off), so a store compiled before version 2 keeps working.
+ *	versions 1 and 2 too (no onboarding byte: dns manual, dns_check on,
+ *	require_dmarc off; no dmarc byte: unknown), so an older store keeps
+ *	working.
  */
 #ifndef TA_STORE_FORMAT_H
 #define TA_STORE_FORMAT_H
 
 #define TA_STORE_MAGIC      "TAST"
-#define TA_STORE_VERSION    2
+#define TA_STORE_VERSION    3
 #define TA_STORE_VERSION_MIN 1
 #define TA_STORE_META_KEY   "\0meta"
 #define TA_STORE_META_KLEN  5
@@ -43,6 +47,12 @@ enum {
     TA_IDF_PARENT_FROM = 4,
     TA_IDF_SUBDOMAINS = 8,
     TA_IDF_REWRITE = 16
+};
+
+enum {
+    TA_IDD_DMARC_MASK = 3,
+    TA_IDD_ADKIM_STRICT = 4,
+    TA_IDD_ASPF_STRICT = 8
 };
 
 enum {

@@ -47,8 +47,17 @@ typedef enum {
     TA_KEY_PENDING = 0,     /* published in DNS, not signing yet */
     TA_KEY_ACTIVE = 1,      /* signing */
     TA_KEY_RETIRING = 2,    /* no longer signing, still published */
-    TA_KEY_REVOKED = 3      /* never used */
+    TA_KEY_REVOKED = 3,     /* never used; published as "p=" */
+    TA_KEY_UNVERIFIED = 4   /* active in the source, not seen in DNS: never signs */
 } ta_key_state_t;
+
+/* what the state file says of the DMARC record governing an identity's domain */
+typedef enum {
+    TA_IDDMARC_UNKNOWN = 0, /* never checked */
+    TA_IDDMARC_FOUND,
+    TA_IDDMARC_NONE,
+    TA_IDDMARC_BROKEN       /* several records, or one that does not parse: no policy */
+} ta_id_dmarc_t;
 
 typedef enum {
     TA_ALG_RSA_SHA256 = 0,
@@ -94,6 +103,11 @@ typedef struct {
     unsigned            dns_check:1;    /* keys sign only once verify saw them published */
     unsigned            require_dmarc:1; /* From domains must publish DMARC */
     unsigned            require_dmarc_set:1; /* parsing only: set here, not inherited */
+    unsigned            dns_check_set:1;     /* parsing only */
+    /* what verify saw (the state file, folded in by compile) */
+    ta_id_dmarc_t       dmarc;
+    unsigned            dmarc_adkim_strict:1;   /* DKIM d= must equal the From domain */
+    unsigned            dmarc_aspf_strict:1;    /* the envelope domain must equal it */
 } ta_identity_t;
 
 typedef struct {
@@ -108,6 +122,11 @@ ta_key_d(const ta_key_t *k, const ta_identity_t *id)
 {
     return k->domain.len ? k->domain : id->domain;
 }
+
+/* the names of the key states, by ta_key_state_t */
+static const char *const ta_key_state_names[] = {
+    "pending", "active", "retiring", "revoked", "unverified"
+};
 
 /* ta_alg_name - the a= name of an algorithm */
 static inline const char *

@@ -154,6 +154,8 @@ verify_key(ta_dns_t *dns, const ta_dnsrec_t *r, const char *lookup, ta_onboard_p
             say(c, TA_CHK_OK, NULL, "revoked key no longer published");
         else if (k->state == TA_KEY_PENDING)
             say(c, TA_CHK_WARN, fix, "pending key not published yet: it cannot become active");
+        else if (k->state == TA_KEY_UNVERIFIED)
+            say(c, TA_CHK_FAIL, fix, "no key record: this key cannot sign until it is published (%s)", ans->why);
         else
             say(c, TA_CHK_FAIL, fix, "no key record: receivers fail DKIM for this key (%s)", ans->why);
         goto done;
@@ -181,7 +183,7 @@ verify_key(ta_dns_t *dns, const ta_dnsrec_t *r, const char *lookup, ta_onboard_p
             say(c, TA_CHK_OK, NULL, "revoked (p= empty): safe to remove from DNS");
         else
             say(c, TA_CHK_FAIL, fix, "the published record is revoked (p= empty) but the key is %s",
-                k->state == TA_KEY_ACTIVE ? "active" : k->state == TA_KEY_PENDING ? "pending" : "retiring");
+                ta_key_state_names[k->state]);
         goto done;
     }
     if (k->state == TA_KEY_REVOKED) {
@@ -203,7 +205,8 @@ verify_key(ta_dns_t *dns, const ta_dnsrec_t *r, const char *lookup, ta_onboard_p
         say(c, TA_CHK_FAIL, fix, "our key, but h= leaves out sha256: our signatures fail");
     else
         say(c, TA_CHK_OK, NULL, "%s", k->state == TA_KEY_PENDING ? "our key is published: ready to activate"
-                                                                 : "our key is published");
+                                    : k->state == TA_KEY_UNVERIFIED ? "our key is published: it signs after the next compile"
+                                    : "our key is published");
 done:
     free(ans);
     free(rec);
@@ -302,9 +305,11 @@ dmarc_at(ta_dns_t *dns, ta_str_t domain, ta_check_t *c, ta_dmarc_t *d)
         r = ta_dmarc_pick(txts, ans->n, &pick, &why);
         if (r == TA_EINPUT) {
             say(c, TA_CHK_FAIL, "keep one DMARC record", "%s: %s", name, why);
+            c->dmarc_seen = TA_DSEEN_MULTIPLE;
             r = TA_ESYSTEM;
         } else if (r == TA_OK && ta_dmarc_parse(txts[pick].data, txts[pick].len, d, &why) != TA_OK) {
             say(c, TA_CHK_FAIL, "correct the record (RFC 7489 6.4)", "%s: %s", name, why);
+            c->dmarc_seen = TA_DSEEN_INVALID;
             r = TA_ESYSTEM;
         }
     }
@@ -331,12 +336,16 @@ verify_dmarc(ta_dns_t *dns, const ta_identity_t *id, const ta_dnsrec_t *suggesti
     if (r == TA_ESYSTEM)
         return;
     if (r == TA_NOTFOUND) {
+        c->dmarc_seen = TA_DSEEN_NONE;
         publish_fix(suggestion, fix, sizeof(fix));
         say(c, id->require_dmarc ? TA_CHK_FAIL : TA_CHK_WARN, fix,
             "no DMARC record at the From domain or its organizational domain%s",
             id->require_dmarc ? ": require_dmarc refuses its mail" : ": Gmail and Yahoo require one of bulk senders");
         return;
     }
+    c->dmarc_seen = TA_DSEEN_FOUND;
+    c->dmarc_adkim_strict = d.adkim_strict;
+    c->dmarc_aspf_strict = d.aspf_strict;
     say(c, TA_CHK_OK, NULL, "p=%s%s%s%s%s", policies[d.p], d.adkim_strict ? ", adkim=s (strict DKIM alignment)" : "",
         d.aspf_strict ? ", aspf=s (strict SPF alignment)" : "", d.p_defaulted ? " (p defaulted)" : "",
         d.testing ? ", t=y" : "");

@@ -36,6 +36,7 @@
 
 #include "ta_dns.h"
 #include "ta_onboard.h"
+#include "ta_state.h"
 
 #define TA_VERIFY_MAX 48
 
@@ -50,6 +51,8 @@ typedef struct {
     const ta_key_t *key;            /* dkim: the key */
     unsigned        published:1;    /* dkim: our key is published and matches */
     unsigned        revoked_seen:1; /* dkim: "p=" is published for it */
+    unsigned        dmarc_adkim_strict:1, dmarc_aspf_strict:1;  /* dmarc: found, with adkim/aspf=s */
+    ta_dmarc_seen_t dmarc_seen;     /* dmarc: what was found (unknown: no answer) */
 } ta_check_t;
 
 typedef struct {

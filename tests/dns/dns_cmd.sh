@@ -8,7 +8,7 @@
 . "$(dirname "$0")/lib_knot.sh"
 onboard_dir dns DNS_TEST_PORT 3300
 onboard_fixture
-check "dns: zone output from the source" sh -c '"$1" dns tenants.conf >src.zone' _ "$TA"
+check "dns: zone output from the source" sh -c '"$1" dns --state state tenants.conf >src.zone' _ "$TA"
 check "dns: the store gives the same records" sh -c '"$1" dns --store tenants.cdb >store.zone && cmp -s src.zone store.zone' _ "$TA"
 check "dns: json output parses" sh -c '"$1" dns --format json tenants.conf >recs.json && /usr/bin/python3 -m json.tool recs.json >/dev/null' _ "$TA"
 check "dns: a filter that matches nothing exits 1" sh -c '! "$1" dns --tenant nobody tenants.conf 2>/dev/null' _ "$TA"

@@ -9,13 +9,18 @@
 #   zone_head ZONE                SOA and NS lines for a test zone
 #   onboard_fixture               in the current directory: keys/ and a
 #                                 tenants.conf with every dns mode, compiled
-#                                 into tenants.cdb (exit with a failure if not)
+#                                 into tenants.cdb with an empty state file
+#                                 `state` (exit with a failure if not)
 #   onboard_dir NAME PORTVAR DEF  a test's temporary directory W (removed,
 #                                 and its knot stopped, on exit), entered; PORT
 #   zones_from ZONEFILE DIR       the lines of `tenantalign dns` output, as
 #                                 they are, into DIR/$ZONES zone files (the
 #                                 zone each name belongs to), with the
 #                                 provider's own SPF and MX host added
+#   zone_edit ZONE EXPR           edit $W/knot/ZONE.zone (a Python expression
+#                                 on its text t), bump the serial, reload
+#   zones_republish ZONEFILE N    $W/knot's zones made again from dns output,
+#                                 serial N, reloaded
 
 zone_head() {
     printf '$ORIGIN %s.\n$TTL 3600\n@\tIN\tSOA\tns.%s. hostmaster.%s. 1 3600 600 86400 300\n@\tIN\tNS\tns.%s.\nns\tIN\tA\t127.0.0.1\n' \
@@ -92,7 +97,8 @@ tenant globex { login globex;
         key g1 { algorithm rsa-sha256; file keys/globex.example.g1.pem; state active; }
         key g0 { algorithm rsa-sha256; file keys/globex.example.g1.pem; state revoked; } } }
 SRC
-"$TA" compile --quiet tenants.conf tenants.cdb 2>/dev/null || { fail "compile"; finish; }
+printf 'tenantalign-state 1\n' >state     # nothing verified yet
+"$TA" compile --quiet --state state tenants.conf tenants.cdb 2>/dev/null || { fail "compile"; finish; }
 }
 
 zones_from() {
@@ -115,4 +121,30 @@ for line in open(sys.argv[1]):
     apex = next(z for z in zones if owner == z + "." or owner.endswith("." + z + "."))
     open(sys.argv[2] + "/" + apex + ".zone", "a").write(line)
 PY
+}
+
+# zone_edit ZONE PYTHON-EXPR-ON-t: change $W/knot/ZONE.zone, bump its serial, reload
+zone_edit() {
+    /usr/bin/python3 - "$W/knot/$1.zone" "$2" <<'PY'
+import re, sys
+path, expr = sys.argv[1], sys.argv[2]
+t = open(path).read()
+t = eval(expr, {"t": t, "re": re})
+t = re.sub(r"(SOA\s+\S+\s+\S+\s+)(\d+)", lambda m: m.group(1) + str(int(m.group(2)) + 1), t, count=1)
+open(path, "w").write(t)
+PY
+    knot_reload "$W/knot" "$1"
+    sleep 0.2
+}
+
+# zones_republish ZONEFILE SERIAL: the zones of $W/knot made again from
+# `tenantalign dns` output (zones_from), with serial SERIAL, and reloaded
+zones_republish() {
+    local z
+    zones_from "$1" "$W/knot"
+    for z in $ZONES; do
+        sed -i "s/\(SOA[[:space:]]\+[^[:space:]]\+[[:space:]]\+[^[:space:]]\+[[:space:]]\+\)1 /\1$2 /" "$W/knot/$z.zone"
+        [ -f "$W/knot/knotd.pid" ] && knot_reload "$W/knot" "$z"     # not before knot_start
+    done
+    sleep 0.2
 }

@@ -29,20 +29,6 @@ sys.exit(0 if ok else 1)
 PY
     then ok "verify: $name"; else fail "verify: $name"; cat "$W/v.json" "$W/v.err" | head -40 | sed 's/^/# /'; fi
 }
-# edit ZONE PYTHON-EXPR-ON-TEXT: change a zone file, bump its serial, reload
-edit() {
-    /usr/bin/python3 - "$W/knot/$1.zone" "$2" <<'PY'
-import re, sys
-path, expr = sys.argv[1], sys.argv[2]
-t = open(path).read()
-t = eval(expr, {"t": t, "re": re})
-t = re.sub(r"(SOA\s+\S+\s+\S+\s+)(\d+)", lambda m: m.group(1) + str(int(m.group(2)) + 1), t, count=1)
-open(path, "w").write(t)
-PY
-    knot_reload "$W/knot" "$1"
-    sleep 0.2
-}
-
 V tenants.conf >"$W/all.txt" 2>&1; rc=$?
 check "verify: every mode's dns output, published, verifies (exit 0)" [ $rc -eq 0 ]
 [ $rc -eq 0 ] || sed 's/^/# /' "$W/all.txt" | head -60
@@ -54,32 +40,32 @@ vcheck "NS delegation" email.initech.example "delegation" OK "NS ns1.esp.example
 vcheck "SPF passes for the egress addresses" acme.example "spf" OK "192.0.2.10 passes"
 vcheck "SPF through the delegated zone" email.initech.example "spf" OK "2001:db8::10 passes"
 
-edit dkim.esp.example 're.sub(r"(?m)^s1\.acme\.example\.dkim\.esp\.example\..*\n", "", t)'
+zone_edit dkim.esp.example 're.sub(r"(?m)^s1\.acme\.example\.dkim\.esp\.example\..*\n", "", t)'
 vcheck "missing key record: FAIL" acme.example "dkim s1" FAIL "no key record"
 check "verify: a failure exits 1" sh -c '"$1" verify --server "127.0.0.1:$2" --identity acme.example tenants.conf >/dev/null; [ $? -eq 1 ]' _ "$TA" "$PORT"
 "$TA" keygen --alg rsa2048 --domain other.example --selector x --out "$W" >/dev/null 2>&1
 other=$(openssl pkey -in "$W/other.example.x.pem" -pubout -outform DER 2>/dev/null | base64 -w0)
-edit example "re.sub(r'(?m)^(g1\._domainkey\.globex\.example\.\t3600\tIN\tTXT\t).*$', r'\g<1>\"v=DKIM1; k=rsa; p=$other\"', t)"
+zone_edit example "re.sub(r'(?m)^(g1\._domainkey\.globex\.example\.\t3600\tIN\tTXT\t).*$', r'\g<1>\"v=DKIM1; k=rsa; p=$other\"', t)"
 vcheck "another key published: FAIL" globex.example "dkim g1" FAIL "not ours"
-edit example 're.sub(r"(?m)^(s2\._domainkey\.acme\.example\.\t3600\tIN\tCNAME\t).*$", r"\g<1>nowhere.dkim.esp.example.", t)'
+zone_edit example 're.sub(r"(?m)^(s2\._domainkey\.acme\.example\.\t3600\tIN\tCNAME\t).*$", r"\g<1>nowhere.dkim.esp.example.", t)'
 vcheck "CNAME to nowhere: the CNAME check fails" acme.example "cname" FAIL "points to nowhere.dkim.esp.example"
 vcheck "CNAME to nowhere: no key record" acme.example "dkim s2" WARN "not published yet"
-edit example 're.sub(r"(?m)^(s2\._domainkey\.acme\.example\.\t3600\tIN\tCNAME\t).*$", r"\g<1>loop.example.", t) + "loop.example.\t3600\tIN\tCNAME\ts2._domainkey.acme.example.\n"'
+zone_edit example 're.sub(r"(?m)^(s2\._domainkey\.acme\.example\.\t3600\tIN\tCNAME\t).*$", r"\g<1>loop.example.", t) + "loop.example.\t3600\tIN\tCNAME\ts2._domainkey.acme.example.\n"'
 vcheck "CNAME loop: FAIL" acme.example "dkim s2" FAIL "loop"
 spf11=$(for i in $(seq 11); do printf ' include:i%d.esp.example' "$i"; done)
-edit esp.example "t.replace('ip4:192.0.2.10 ip6:2001:db8::10 -all', '$spf11 ip4:192.0.2.10 ip6:2001:db8::10 -all') + ''.join('i%d\tIN\tTXT\t\"v=spf1 -all\"\n' % i for i in range(1, 12))"
+zone_edit esp.example "t.replace('ip4:192.0.2.10 ip6:2001:db8::10 -all', '$spf11 ip4:192.0.2.10 ip6:2001:db8::10 -all') + ''.join('i%d\tIN\tTXT\t\"v=spf1 -all\"\n' % i for i in range(1, 12))"
 vcheck "SPF over 10 DNS lookups: FAIL" globex.example "spf" FAIL "permerror"
-edit esp.example "re.sub(r'(?m)^_spf\t.*$', '_spf\tIN\tTXT\t\"v=spf1 a:v1.esp.example a:v2.esp.example a:v3.esp.example ip4:192.0.2.10 ip6:2001:db8::10 -all\"', t)"
+zone_edit esp.example "re.sub(r'(?m)^_spf\t.*$', '_spf\tIN\tTXT\t\"v=spf1 a:v1.esp.example a:v2.esp.example a:v3.esp.example ip4:192.0.2.10 ip6:2001:db8::10 -all\"', t)"
 vcheck "SPF with 3 void lookups: FAIL" globex.example "spf" FAIL "void"
-edit example 're.sub(r"(?m)^_dmarc\.globex\.example\..*\n", "", t)'
+zone_edit example 're.sub(r"(?m)^_dmarc\.globex\.example\..*\n", "", t)'
 vcheck "no DMARC record: WARN" globex.example "dmarc" WARN "no DMARC record"
 sed -i 's/identity globex.example { mode domain;/identity globex.example { mode domain; require_dmarc on;/' tenants.conf
 vcheck "no DMARC record with require_dmarc: FAIL" globex.example "dmarc" FAIL "require_dmarc"
-edit example 't + "_dmarc.globex.example.\t3600\tIN\tTXT\t\"v=DMARC1; p=none\"\n_dmarc.globex.example.\t3600\tIN\tTXT\t\"v=DMARC1; p=reject\"\n"'
+zone_edit example 't + "_dmarc.globex.example.\t3600\tIN\tTXT\t\"v=DMARC1; p=none\"\n_dmarc.globex.example.\t3600\tIN\tTXT\t\"v=DMARC1; p=reject\"\n"'
 vcheck "two DMARC records: FAIL" globex.example "dmarc" FAIL "multiple"
-edit example 're.sub(r"(?m)^_dmarc\.globex\.example\..*\n", "", t) + "_dmarc.globex.example.\t3600\tIN\tTXT\t\"v=DMARC1 p=none\"\n"'
+zone_edit example 're.sub(r"(?m)^_dmarc\.globex\.example\..*\n", "", t) + "_dmarc.globex.example.\t3600\tIN\tTXT\t\"v=DMARC1 p=none\"\n"'
 vcheck "malformed DMARC record: FAIL" globex.example "dmarc" FAIL "_dmarc.globex.example"
-edit example 're.sub(r"(?m)^_dmarc\.globex\.example\..*\n", "", t) + "_dmarc.globex.example.\t3600\tIN\tTXT\t\"v=DMARC1; p=reject; adkim=s; aspf=s\"\n"'
+zone_edit example 're.sub(r"(?m)^_dmarc\.globex\.example\..*\n", "", t) + "_dmarc.globex.example.\t3600\tIN\tTXT\t\"v=DMARC1; p=reject; adkim=s; aspf=s\"\n"'
 vcheck "adkim=s and aspf=s reported" globex.example "dmarc" OK "adkim=s (strict DKIM alignment), aspf=s"
 
 knot_stop "$W/knot"; sleep 0.2

@@ -23,7 +23,8 @@ exim_setup() {
     mkdir -p "$dir/spool" "$dir/log" "$dir/mail" "$dir/keys"
     cp "$TOP"/build/keys/acme.example.s1.pem "$TOP"/build/keys/acme.example.e1.pem \
        "$TOP"/build/keys/globex.example.s1.pem "$dir/keys/"
-    sed "s#\.\./build/keys/#keys/#" "$TOP/examples/tenants.conf" >"$dir/tenants.src"
+    # no DNS here: the keys sign as the source says (tests/dns/ covers dns_check)
+    { echo "dns_check off;"; sed "s#\.\./build/keys/#keys/#" "$TOP/examples/tenants.conf"; } >"$dir/tenants.src"
     chgrp Debian-exim "$dir/keys"/*.pem && chmod 640 "$dir/keys"/*.pem
     "$TA" compile --quiet "$dir/tenants.src" "$dir/tenants.cdb" || return 1
     chgrp Debian-exim "$dir/tenants.cdb"

@@ -35,7 +35,7 @@ static const ta_key_t foreign_d_key[] = {
 
 #define ID(mode_, dom, local, rp, pat, align, mon, nul, parent, sub, rw, keys) \
     { mode_, S(dom), S(local), S(rp), S(pat), align, mon, nul, parent, sub, rw, \
-      sizeof(keys) / sizeof(keys[0]), keys, TA_DELEG_MANUAL, 1, 0, 0 }
+      sizeof(keys) / sizeof(keys[0]), keys, TA_DELEG_MANUAL, 1, 0, 0, 0, TA_IDDMARC_UNKNOWN, 0, 0 }
 
 static const ta_identity_t acme_ids[] = {
     ID(TA_MODE_DOMAIN, "acme.example", "", "bounces.acme.example", "", TA_ALIGN_RELAXED, 0, 0, 0, 0, 0, acme_keys),
@@ -113,6 +113,89 @@ expect_accept(const ta_tenant_t *t, const char *env, const char *hdr, size_t nsi
     assert_int_equal(v.action, TA_ACCEPT);
     assert_int_equal(v.monitor, 0);
     assert_int_equal(v.nsign, nsign);
+}
+
+/* onboarding: one identity whose facts a test sets (what compile folds in from verify) */
+static const ta_key_t unverified_keys[] = {
+    { S("s1"), TA_STR_NULL, S("/k/u.pem"), TA_ALG_RSA_SHA256, TA_KEY_UNVERIFIED },
+};
+static const ta_key_t parent_d_keys[] = {
+    { S("s1"), S("dm.example"), S("/k/dm.pem"), TA_ALG_RSA_SHA256, TA_KEY_ACTIVE },
+    { S("s2"), TA_STR_NULL, S("/k/dm2.pem"), TA_ALG_RSA_SHA256, TA_KEY_ACTIVE },
+};
+static ta_identity_t dm_ids[] = {
+    ID(TA_MODE_DOMAIN, "news.dm.example", "", "", "", TA_ALIGN_RELAXED, 0, 0, 0, 0, 0, parent_d_keys),
+    ID(TA_MODE_DOMAIN, "unv.example", "", "", "", TA_ALIGN_RELAXED, 0, 0, 0, 0, 0, unverified_keys),
+};
+static const ta_tenant_t dm = { S("dm"), 2, dm_ids };
+
+/* expect_tempfail - 451 4.7.0 with a reason, nothing signed */
+static void
+expect_tempfail(const ta_tenant_t *t, const char *env, const char *hdr, const char *reason_part)
+{
+    ta_verdict_t v;
+
+    decide(t, env, hdr, &v);
+    if (v.action != TA_TEMPFAIL || strstr(v.reason, reason_part) == NULL)
+        fprintf(stderr, "env %s: action %d reason '%s', want tempfail with '%s'\n", env, v.action,
+                v.reason, reason_part);
+    assert_int_equal(v.action, TA_TEMPFAIL);
+    assert_non_null(strstr(v.reason, reason_part));
+    assert_string_equal(v.code, "451");
+    assert_int_equal(v.nsign, 0);
+}
+
+static void
+test_onboarding_facts(void **state)
+{
+    ta_identity_t *id = &dm_ids[0];
+    ta_verdict_t   v;
+
+    (void) state;
+    /* unknown DMARC, require_dmarc off: relaxed, both keys sign */
+    id->require_dmarc = 0;
+    id->dmarc = TA_IDDMARC_UNKNOWN;
+    expect_accept(&dm, "b@bounces.dm.example", MSG("a@news.dm.example"), 2);
+
+    /* adkim=s: only the key whose d= is the From domain itself */
+    id->dmarc = TA_IDDMARC_FOUND;
+    id->dmarc_adkim_strict = 1;
+    decide(&dm, "b@news.dm.example", MSG("a@news.dm.example"), &v);
+    assert_int_equal(v.action, TA_ACCEPT);
+    assert_int_equal(v.nsign, 1);
+    assert_string_equal(v.sign[0]->selector.data, "s2");
+
+    /* aspf=s: the envelope domain must equal the From domain */
+    id->dmarc_adkim_strict = 0;
+    id->dmarc_aspf_strict = 1;
+    expect_reject(&dm, "b@bounces.dm.example", MSG("a@news.dm.example"),
+                  "envelope sender domain bounces.dm.example is not aligned with From domain news.dm.example "
+                  "(strict alignment: the domain's DMARC record asks for it)");
+    expect_accept(&dm, "b@news.dm.example", MSG("a@news.dm.example"), 2);
+    id->dmarc_aspf_strict = 0;
+
+    /* require_dmarc: found passes; none and broken are the domain's to fix (550);
+     * never checked is ours (451) */
+    id->require_dmarc = 1;
+    expect_accept(&dm, "b@news.dm.example", MSG("a@news.dm.example"), 2);
+    id->dmarc = TA_IDDMARC_NONE;
+    expect_reject(&dm, "b@news.dm.example", MSG("a@news.dm.example"),
+                  "From domain news.dm.example publishes no DMARC record; this relay requires one (require_dmarc)");
+    id->dmarc = TA_IDDMARC_BROKEN;
+    expect_reject(&dm, "b@news.dm.example", MSG("a@news.dm.example"), "has no usable DMARC record");
+    id->dmarc = TA_IDDMARC_UNKNOWN;
+    expect_tempfail(&dm, "b@news.dm.example", MSG("a@news.dm.example"),
+                    "has a DMARC record nobody checked yet (tenantalign verify); require_dmarc is on");
+    id->monitor = 1;            /* monitor mode accepts what it would defer, and marks it */
+    decide(&dm, "b@news.dm.example", MSG("a@news.dm.example"), &v);
+    assert_int_equal(v.action, TA_ACCEPT);
+    assert_int_equal(v.monitor, 1);
+    id->monitor = 0;
+    id->require_dmarc = 0;
+
+    /* a key active in the source that verify never saw: 451, never an unsigned pass */
+    expect_tempfail(&dm, "b@unv.example", MSG("a@unv.example"),
+                    "DKIM key d=unv.example s=s1 is not seen published in DNS");
 }
 
 static void
@@ -526,6 +609,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_aligned_accept),
+        cmocka_unit_test(test_onboarding_facts),
         cmocka_unit_test(test_from_not_owned),
         cmocka_unit_test(test_envelope_alignment),
         cmocka_unit_test(test_delegated),

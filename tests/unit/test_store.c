@@ -272,7 +272,7 @@ test_onboarding(void **state)
         "require_dmarc on;\n");
     assert_int_equal(ta_store_compile(src, store, NULL, err, sizeof(err)), TA_OK);
     assert_int_equal(ta_store_open(store, &st, err, sizeof(err)), TA_OK);
-    assert_int_equal(ta_store_settings(st)->version, 2);
+    assert_int_equal(ta_store_settings(st)->version, 3);
     assert_int_equal(ta_store_lookup(st, ta_str("t", 1), &t, err, sizeof(err)), TA_OK);
     assert_int_equal(t->nidentities, 3);
     id = &t->identities[0];

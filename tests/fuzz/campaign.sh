@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# campaign.sh - the long fuzz campaign (tests/fuzz/CAMPAIGN.md), one run at a time.
+#
+#   tests/fuzz/campaign.sh run FUZZER SECONDS   fuzz from the committed corpus plus
+#                                               the campaign's own, at nice 19, and
+#                                               append one line to the run log
+#   tests/fuzz/campaign.sh merge FUZZER         minimize committed + campaign corpus
+#                                               into tests/fuzz/corpus/NAME
+#   tests/fuzz/campaign.sh replay FUZZER        run every committed input once
+#
+# The run log (build/fuzz-campaign/runs.log) has one line per run: UTC start,
+# target, wall seconds, CPU seconds (user+sys, what the 1 CPU-hour counts),
+# execs, final cov/ft, corpus size, and "crash FILE" when one was found.
+# CPU time, not wall time, is what counts: the campaign runs niced beside
+# other work and may get a fraction of a CPU.
+set -u
+cmd=$1 f=$2
+name=$(basename "$f")
+top=$(cd "$(dirname "$0")/../.." && pwd)
+seeds="$top/tests/fuzz/corpus/$name"
+work="$top/build/fuzz-campaign/$name"
+log="$top/build/fuzz-campaign/runs.log"
+mkdir -p "$work/corpus" "$work/crashes"
+
+case $cmd in
+run)
+    secs=$3
+    start=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+    out="$work/run-$(date -u +%Y%m%dT%H%M%S).log"
+    args=("$work/corpus")
+    [ -d "$seeds" ] && args+=("$seeds")
+    /usr/bin/time -f 'cpu %U %S' -o "$out.time" nice -n 19 "$f" \
+        -max_total_time="$secs" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
+        -print_final_stats=1 -artifact_prefix="$work/crashes/" "${args[@]}" >"$out" 2>&1
+    rc=$?
+    cpu=$(awk '/^cpu/ { printf "%.0f", $2 + $3 }' "$out.time")
+    execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$out" | grep -o '[0-9]*$')
+    last=$(grep -E '^#[0-9]+' "$out" | tail -n 1)
+    cov=$(grep -o 'cov: [0-9]*' <<<"$last" | grep -o '[0-9]*')
+    ft=$(grep -o 'ft: [0-9]*' <<<"$last" | grep -o '[0-9]*')
+    corp=$(grep -o 'corp: [0-9]*' <<<"$last" | grep -o '[0-9]*')
+    finding=none
+    [ $rc -ne 0 ] && finding="crash $(ls -t "$work/crashes" | head -n 1)"
+    printf '%s %s wall=%s cpu=%s execs=%s cov=%s ft=%s corp=%s finding=%s\n' \
+        "$start" "$name" "$secs" "$cpu" "${execs:-?}" "${cov:-?}" "${ft:-?}" "${corp:-?}" \
+        "$finding" >>"$log"
+    tail -n 1 "$log"
+    exit $rc ;;
+merge)
+    # -merge=1 keeps the smallest set of inputs that covers what all of them cover
+    new="$work/merged"
+    rm -rf "$new"; mkdir -p "$new" "$seeds"
+    "$f" -merge=1 -max_len=65536 -timeout=10 -rss_limit_mb=2048 "$new" "$seeds" "$work/corpus" \
+        >"$work/merge.log" 2>&1 || { tail -n 20 "$work/merge.log"; exit 1; }
+    rm -rf "$seeds"; mv "$new" "$seeds"
+    echo "$name: $(ls "$seeds" | wc -l) inputs, $(du -sk "$seeds" | cut -f1) KB" ;;
+replay)
+    # every committed input once (libFuzzer runs files given as arguments and exits)
+    [ -d "$seeds" ] || { echo "ok $name: no corpus"; exit 0; }
+    if find "$seeds" -type f -print0 | xargs -0 -r "$f" -runs=1 -timeout=10 \
+            -rss_limit_mb=2048 >"$work/replay.log" 2>&1; then
+        echo "ok $name replayed $(ls "$seeds" | wc -l) inputs"
+    else
+        tail -n 30 "$work/replay.log"; echo "not ok $name replay"; exit 1
+    fi ;;
+*)
+    sed -n '2,9p' "$0"; exit 64 ;;
+esac
