@@ -110,7 +110,7 @@ zones_from() {
     printf 'esp\tIN\tNS\tns.esp.example.\n' >>"$dir/example.zone"
     printf 'dkim\tIN\tNS\tns.dkim.esp.example.\nns.dkim\tIN\tA\t127.0.0.1\n' >>"$dir/esp.example.zone"
     # the provider's side that `dns` does not print: its SPF and MX host
-    printf '_spf\tIN\tTXT\t"v=spf1 ip4:192.0.2.10 ip6:2001:db8::10 -all"\nmx\tIN\tA\t192.0.2.25\n' >>"$dir/esp.example.zone"
+    printf '_spf\tIN\tTXT\t"v=spf1 ip4:192.0.2.10 ip4:192.0.2.11 ip6:2001:db8::10 -all"\nmx\tIN\tA\t192.0.2.25\n' >>"$dir/esp.example.zone"
     /usr/bin/python3 - "$out" "$dir" $ZONES <<'PY'
 import sys
 zones = sorted(sys.argv[3:], key=len, reverse=True)

@@ -4,7 +4,8 @@
 # zone and the provider's CNAME zone, Exim with the plugin, and stock nginx
 # with the module in front of a plain Exim. At every step one message goes
 # through each adapter and its signature is verified by dkimpy querying
-# knot (CNAMEs followed): the gate never signs with an unpublished key and
+# knot (CNAMEs followed), and by OpenDKIM's library, its DNS hooks pointed
+# at the same server: the gate never signs with an unpublished key and
 # never stops signing. The customer's zone never changes after onboarding.
 # Then a dated selector for an identity with manual TXT records.
 . "$(dirname "$0")/../lib.sh"
@@ -15,6 +16,7 @@ onboard_dir rotation ROTATION_TEST_PORT 3330
 EPORT=$((PORT + 4)) RPORT=$((PORT + 6)) NPORT=$((PORT + 8))
 trap 'nginx_stop "$W/nginx"; exim_stop "$W/exim"; exim_stop "$W/relay"; knot_stop "$W/knot"; rm -rf "$W"' EXIT
 chmod 755 "$W"
+cc -O1 -o "$W/odkim" "$TOP/tests/dns/odkim_live.c" -lopendkim -lldns || { fail "build odkim_live"; finish; }
 install -d -m 2750 -g Debian-exim keys
 "$TA" keygen --alg rsa2048 --domain acme.example --selector s1 --out keys >/dev/null 2>&1
 "$TA" keygen --alg rsa2048 --domain globex.example --selector g1 --out keys >/dev/null 2>&1
@@ -75,11 +77,13 @@ send() {
         check "$step, $via: 250" grep -q '^0 DATA 250 ' <<<"$reply" || echo "# $reply"
         exim_wait_delivery "$dir" inbox $((box + 1)) || { fail "$step, $via: delivered"; continue; }
         f=$(grep -l "Message-ID: <$n.$via@" "$dir"/mail/inbox/new/* | head -1)
-        cp "$f" "signed.$n"
+        sed 's/$/\r/' "$f" >"signed.$n"; f=signed.$n
         check "$step, $via: signed with $want only" \
             sh -c '[ "$(grep -c "^DKIM-Signature:" "$1")" -eq 1 ] && grep -A3 "^DKIM-Signature:" "$1" | grep -q "s=$2;"' _ "$f" "$want"
         out=$(/usr/bin/python3 "$TOP/tests/dns/dkim_live.py" "$PORT" "$f")
         check "$step, $via: dkimpy verifies it against DNS" grep -q '^ok ' <<<"$out" || echo "# $out"
+        out=$("$W/odkim" "$PORT" "$f")
+        check "$step, $via: OpenDKIM verifies it against DNS" grep -q '^ok ' <<<"$out" || echo "# $out"
     done
 }
 
@@ -109,6 +113,7 @@ check "step 2: verify saw s2" grep -q '^key acme.example s2 [0-9a-f]* published 
 send "step 2 (s2 active, s1 retiring)" s2
 out=$(/usr/bin/python3 "$TOP/tests/dns/dkim_live.py" "$PORT" "$first_s1")
 check "step 2: mail signed with s1 at step 0 still verifies" grep -q '^ok ' <<<"$out"
+check "step 2: ... for OpenDKIM too" sh -c '"$0" "$1" "$2" >/dev/null' "$W/odkim" "$PORT" "$first_s1"
 "$TA" dns --state state --now $((T0 + DAY + 3600)) --format text tenants.conf >dns2.txt
 check "step 2: dns says s1 is retiring" grep -q 'retiring: keep it published' dns2.txt
 
@@ -120,6 +125,7 @@ check "step 3: s1 published as p=" grep -q '^s1\.acme\.example\.dkim\.esp\.examp
 check "step 3: verify: revoked key safe to remove" grep -q 'dkim s1 .*safe to remove from DNS' verify.out
 out=$(/usr/bin/python3 "$TOP/tests/dns/dkim_live.py" "$PORT" "$first_s1")
 check "step 3: mail signed with the revoked s1 no longer verifies" grep -q '^FAIL ' <<<"$out"
+check "step 3: ... for OpenDKIM neither" sh -c '"$0" --expect-fail "$1" "$2" >/dev/null' "$W/odkim" "$PORT" "$first_s1"
 check "step 3: the customer's zone still unchanged" sh -c 'grep -v SOA "$1/knot/example.zone" | grep "acme\.example" | cmp -s - customer.0' _ "$W"
 
 # 4. the next rotation takes s1 again (alternation), without the customer

@@ -53,9 +53,9 @@ vcheck "CNAME to nowhere: no key record" acme.example "dkim s2" WARN "not publis
 zone_edit example 're.sub(r"(?m)^(s2\._domainkey\.acme\.example\.\t3600\tIN\tCNAME\t).*$", r"\g<1>loop.example.", t) + "loop.example.\t3600\tIN\tCNAME\ts2._domainkey.acme.example.\n"'
 vcheck "CNAME loop: FAIL" acme.example "dkim s2" FAIL "loop"
 spf11=$(for i in $(seq 11); do printf ' include:i%d.esp.example' "$i"; done)
-zone_edit esp.example "t.replace('ip4:192.0.2.10 ip6:2001:db8::10 -all', '$spf11 ip4:192.0.2.10 ip6:2001:db8::10 -all') + ''.join('i%d\tIN\tTXT\t\"v=spf1 -all\"\n' % i for i in range(1, 12))"
+zone_edit esp.example "t.replace('ip4:192.0.2.10 ip4:192.0.2.11 ip6:2001:db8::10 -all', '$spf11 ip4:192.0.2.10 ip4:192.0.2.11 ip6:2001:db8::10 -all') + ''.join('i%d\tIN\tTXT\t\"v=spf1 -all\"\n' % i for i in range(1, 12))"
 vcheck "SPF over 10 DNS lookups: FAIL" globex.example "spf" FAIL "permerror"
-zone_edit esp.example "re.sub(r'(?m)^_spf\t.*$', '_spf\tIN\tTXT\t\"v=spf1 a:v1.esp.example a:v2.esp.example a:v3.esp.example ip4:192.0.2.10 ip6:2001:db8::10 -all\"', t)"
+zone_edit esp.example "re.sub(r'(?m)^_spf\t.*$', '_spf\tIN\tTXT\t\"v=spf1 a:v1.esp.example a:v2.esp.example a:v3.esp.example ip4:192.0.2.10 ip4:192.0.2.11 ip6:2001:db8::10 -all\"', t)"
 vcheck "SPF with 3 void lookups: FAIL" globex.example "spf" FAIL "void"
 zone_edit example 're.sub(r"(?m)^_dmarc\.globex\.example\..*\n", "", t)'
 vcheck "no DMARC record: WARN" globex.example "dmarc" WARN "no DMARC record"

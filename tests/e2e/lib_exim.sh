@@ -5,7 +5,8 @@
 #       DIR/exim.conf, DIR/tenantalign.conf (store DIR/tenants.cdb, mode
 #       enforce), spool, log and maildir under DIR; the example tenants'
 #       store compiled into DIR with its keys copied there (group
-#       Debian-exim, mode 0640). local_scan (default): local_scan_path plus
+#       Debian-exim, mode 0640): with dns_check off, or with TA_STATE=FILE
+#       (compile --state FILE: the keys verify saw). local_scan (default): local_scan_path plus
 #       the MAIL FROM dlfunc; data_acl: the DATA-ACL dlfunc only; relay:
 #       no plugin, relaying for 127.0.0.1 (an upstream behind nginx).
 #       EXIM_ALT_PORT=N: also listen on N, where CHUNKING is not offered
@@ -23,10 +24,12 @@ exim_setup() {
     mkdir -p "$dir/spool" "$dir/log" "$dir/mail" "$dir/keys"
     cp "$TOP"/build/keys/acme.example.s1.pem "$TOP"/build/keys/acme.example.e1.pem \
        "$TOP"/build/keys/globex.example.s1.pem "$dir/keys/"
-    # no DNS here: the keys sign as the source says (tests/dns/ covers dns_check)
-    { echo "dns_check off;"; sed "s#\.\./build/keys/#keys/#" "$TOP/examples/tenants.conf"; } >"$dir/tenants.src"
+    # TA_STATE: what verify saw (the demo); else no DNS: the keys sign as the
+    # source says (tests/dns/ covers dns_check)
+    { [ -n "${TA_STATE:-}" ] || echo "dns_check off;"
+      sed "s#\.\./build/keys/#keys/#" "$TOP/examples/tenants.conf"; } >"$dir/tenants.src"
     chgrp Debian-exim "$dir/keys"/*.pem && chmod 640 "$dir/keys"/*.pem
-    "$TA" compile --quiet "$dir/tenants.src" "$dir/tenants.cdb" || return 1
+    "$TA" compile --quiet ${TA_STATE:+--state "$TA_STATE"} "$dir/tenants.src" "$dir/tenants.cdb" || return 1
     chgrp Debian-exim "$dir/tenants.cdb"
     printf 'store = %s/tenants.cdb\nmode = enforce\npolice_local = no\n' "$dir" >"$dir/tenantalign.conf"
     chmod 644 "$dir/tenantalign.conf" "$dir/exim.conf" 2>/dev/null
