@@ -508,7 +508,7 @@ raw_encoded_words_hide(const char *s, size_t n)
 static int
 parse_addr_spec(const toks_t *tk, size_t b, size_t e, ta_address_t *out, const char **why)
 {
-    size_t      i, at = e, dlen = 0, llen = 0;
+    size_t      i, k, at = e, dlen = 0, llen = 0;
     char        dom[4 * TA_DOMAIN_MAX + 1];
     int         eightbit = 0, is_ew;
     const char *lstart, *uwhy;
@@ -598,9 +598,14 @@ parse_addr_spec(const toks_t *tk, size_t b, size_t e, ta_address_t *out, const c
         *why = "From: address local part has invisible or malformed characters";
         return TA_EINPUT;
     }
-    memcpy(out->local, lstart, llen);
-    out->local[llen] = '\0';
-    out->local_len = llen;
+    /* A quoted local part may be folded (RFC 5322 3.2.2): unfolded here.
+     * The tokenizer let CR and LF into a quoted string only as part of a
+     * fold, so every one of them goes. */
+    for (i = 0, k = 0; i < llen; i++)
+        if (lstart[i] != '\r' && lstart[i] != '\n')
+            out->local[k++] = lstart[i];
+    out->local[k] = '\0';
+    out->local_len = k;
     out->utf8 = (unsigned) eightbit;
 
     /* domain: atoms separated by single dots */

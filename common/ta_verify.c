@@ -95,6 +95,7 @@ verify_pointer(ta_dns_t *dns, const ta_dnsrec_t *r, const char *what, ta_verify_
     ta_check_t       *c;
     ta_dns_rc_t       rc;
     size_t            i;
+    int               spare = r->kind == TA_REC_DKIM && r->key == NULL;
 
     bare(r->owner, name, sizeof(name));
     c = check(rep, what, name);
@@ -108,8 +109,11 @@ verify_pointer(ta_dns_t *dns, const ta_dnsrec_t *r, const char *what, ta_verify_
     publish_fix(r, fix, sizeof(fix));
     rc = ta_dns_query_raw(dns, name, types[r->type], ans);
     if (rc != TA_DNS_OK) {
-        say(c, rc == TA_DNS_NXDOMAIN || rc == TA_DNS_NODATA ? TA_CHK_FAIL : dns_trouble(rc), fix,
-            "no %s record: %s", ta_rr_type_names[r->type], ans->why[0] ? ans->why : ta_dns_rc_name(rc));
+        /* the next rotation's CNAME (no key behind it yet) is wanted, not needed */
+        say(c, rc == TA_DNS_NXDOMAIN || rc == TA_DNS_NODATA ? (spare ? TA_CHK_WARN : TA_CHK_FAIL)
+                                                            : dns_trouble(rc), fix,
+            "no %s record: %s%s", ta_rr_type_names[r->type], ans->why[0] ? ans->why : ta_dns_rc_name(rc),
+            spare ? " (the next key rotation's selector: without it, rotations need the customer)" : "");
         free(ans);
         return;
     }
