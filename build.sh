@@ -9,6 +9,7 @@
 #                         signed and delivered, one spoofed message refused
 #   ./build.sh bench      run the benchmarks in bench/
 #   ./build.sh keys       generate the example tenants' DKIM keys (build/keys)
+#   ./build.sh deb        Debian packages into build/deb/ (built in a copy of the tree)
 set -eu
 TOP=$(cd "$(dirname "$0")" && pwd)
 cd "$TOP"
@@ -88,6 +89,25 @@ demo)
 bench)
     build
     exec bash bench/run.sh "${@:2}" ;;
+deb)
+    # dpkg-buildpackage in a copy (build/deb/tenantalign-VERSION), so that
+    # the package build neither cleans nor writes the working tree; the
+    # .debs land in build/deb. DEB_OUT=DIR builds elsewhere, and
+    # DEB_VERSION=V gives the copy another version (tests/deb: upgrades).
+    out=$(mkdir -p "${DEB_OUT:-build/deb}" && cd "${DEB_OUT:-build/deb}" && pwd)
+    ver=${DEB_VERSION:-$(dpkg-parsechangelog -S Version)}
+    src=$out/tenantalign-$ver
+    rm -rf "$src" "$out"/*.deb "$out"/*.changes "$out"/*.buildinfo
+    mkdir -p "$src"
+    tar -cf - --exclude-vcs --exclude=./build --exclude=./debian/build \
+        --exclude=./debian/nginx-build . | tar -xf - -C "$src"
+    [ -z "${DEB_VERSION:-}" ] || sed -i "1s/([^)]*)/($ver)/" "$src/debian/changelog"
+    (cd "$src" && dpkg-buildpackage -us -uc -b -J"$JOBS") >"$out/build.log" 2>&1 \
+        || { tail -40 "$out/build.log"; exit 1; }
+    rm -rf "$src" "$out/debug"
+    mkdir "$out/debug"          # apt install ./build/deb/*.deb: not the symbols
+    mv "$out"/*-dbgsym_*.deb "$out/debug/"
+    ls "$out"/*.deb ;;
 *)
-    sed -n '2,13p' "$0"; exit 64 ;;
+    sed -n '2,14p' "$0"; exit 64 ;;
 esac

@@ -50,10 +50,6 @@ int  ta_cli_identities(const char *store, const char *source, const struct ta_st
 const ta_provider_t *ta_cli_provider(const ta_cli_ids_t *ids);
 void ta_cli_identities_free(ta_cli_ids_t *ids);
 void ta_cli_identity_name(const ta_identity_t *id, char *buf, size_t size);
-/* the public bytes of a key, read from its file (cmd_dns.c) */
-int  ta_cli_public_bytes(void *ctx, const ta_key_t *key, unsigned char *out, size_t size,
-    size_t *len, char *err, size_t errlen);
-
 /* a new private key in a new file (cmd_keygen.c); alg rsa2048, rsa3072 or ed25519 */
 struct evp_pkey_st;
 int  ta_cli_new_key(const char *alg, const char *path, unsigned mode, struct evp_pkey_st **out,

@@ -60,28 +60,6 @@ static const char *const modes[] = { "manual", "cname", "delegated" };
 static const char *const sides[] = { "customer", "provider" };
 static const char *const kinds[] = { "dkim", "return_path", "spf", "dmarc", "delegation" };
 
-/* ta_cli_public_bytes - p='s bytes for a key file, through the key cache */
-int
-ta_cli_public_bytes(void *ctx, const ta_key_t *key, unsigned char *out, size_t size, size_t *len,
-    char *err, size_t errlen)
-{
-    char      path[4096], why[256];
-    EVP_PKEY *pkey;
-    int       rc;
-
-    (void) ctx;
-    snprintf(path, sizeof(path), "%.*s", (int) key->key_file.len, key->key_file.data);
-    if (ta_key_get(path, key->alg, &pkey, why, sizeof(why)) != TA_OK) {
-        snprintf(err, errlen, "key %.*s: %s", (int) key->selector.len, key->selector.data, why);
-        return TA_ESYSTEM;
-    }
-    rc = ta_dkimrec_public(pkey, out, size, len);
-    EVP_PKEY_free(pkey);
-    if (rc != TA_OK)
-        snprintf(err, errlen, "key %s: cannot encode its public half", path);
-    return rc;
-}
-
 /* print_records - one identity's records in the chosen format */
 static void
 print_records(dns_run_t *run, const char *tenant, const char *idname, const ta_identity_t *id,
@@ -143,7 +121,7 @@ one_identity(dns_run_t *run, const ta_cli_id_t *ci, const ta_provider_t *pv)
 
     snprintf(tenant, sizeof(tenant), "%.*s", (int) ci->tenant->name.len, ci->tenant->name.data);
     ta_cli_identity_name(ci->id, idname, sizeof(idname));
-    if (ta_onboard_records(ci->id, pv, ta_cli_public_bytes, NULL, run->recs, TA_ONBOARD_MAX, &n,
+    if (ta_onboard_records(ci->id, pv, ta_dkimrec_key_public, NULL, run->recs, TA_ONBOARD_MAX, &n,
                            err, sizeof(err)) != TA_OK) {
         fprintf(stderr, "tenantalign dns: tenant %s, identity %s: %s\n", tenant, idname, err);
         run->rc = TA_EXIT_TEMPFAIL;

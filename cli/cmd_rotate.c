@@ -129,7 +129,7 @@ print_plan(const ta_identity_t *id, const ta_key_t *nk, const ta_provider_t *pv)
 
     one.keys = nk;
     one.nkeys = 1;
-    if (recs == NULL || ta_onboard_records(&one, pv, ta_cli_public_bytes, NULL, recs, TA_ONBOARD_MAX, &n,
+    if (recs == NULL || ta_onboard_records(&one, pv, ta_dkimrec_key_public, NULL, recs, TA_ONBOARD_MAX, &n,
                                            err, sizeof(err)) != TA_OK) {
         fprintf(stderr, "tenantalign rotate: %s\n", recs ? err : "out of memory");
         free(recs);

@@ -187,7 +187,7 @@ worker(void *arg)
             run->worst[i] = TA_CHK_TEMP;
             continue;
         }
-        ta_verify_identity(dns, run->ids->v[i].id, ta_cli_provider(run->ids), ta_cli_public_bytes,
+        ta_verify_identity(dns, run->ids->v[i].id, ta_cli_provider(run->ids), ta_dkimrec_key_public,
                            NULL, rep);
         run->worst[i] = rep->worst;
         run->out[i] = render(run, &run->ids->v[i], rep);

@@ -372,6 +372,29 @@ ta_dkimrec_matches(const ta_dkimrec_t *r, EVP_PKEY *key)
     return n == r->key_len && memcmp(pub, r->key, n) == 0;
 }
 
+/* ta_dkimrec_key_public - p='s bytes for a key file, loaded through the key cache
+ * (a ta_onboard_pub_fn) */
+int
+ta_dkimrec_key_public(void *ctx, const ta_key_t *key, unsigned char *out, size_t size, size_t *len,
+    char *err, size_t errlen)
+{
+    char      path[4096], why[256];
+    EVP_PKEY *pkey;
+    int       rc;
+
+    (void) ctx;
+    snprintf(path, sizeof(path), "%.*s", (int) key->key_file.len, key->key_file.data);
+    if (ta_key_get(path, key->alg, &pkey, why, sizeof(why)) != TA_OK) {
+        snprintf(err, errlen, "key %.*s: %s", (int) key->selector.len, key->selector.data, why);
+        return TA_ESYSTEM;
+    }
+    rc = ta_dkimrec_public(pkey, out, size, len);
+    EVP_PKEY_free(pkey);
+    if (rc != TA_OK)
+        snprintf(err, errlen, "key %s: cannot encode its public half", path);
+    return rc;
+}
+
 /* ta_dkimrec_fingerprint - the SHA-256 of a key file's public half, in hex
  * (a ta_fpr_fn: what the state file knows a key by) */
 int
@@ -381,20 +404,11 @@ ta_dkimrec_fingerprint(void *ctx, const ta_key_t *key, char hex[65], char *err, 
     unsigned char     pub[TA_DKIMREC_KEY_MAX], md[32];
     unsigned int      mdlen = 0, i;
     size_t            n;
-    char              path[4096], why[256];
-    EVP_PKEY         *pkey;
-    int               rc;
 
-    (void) ctx;
-    snprintf(path, sizeof(path), "%.*s", (int) key->key_file.len, key->key_file.data);
-    if (ta_key_get(path, key->alg, &pkey, why, sizeof(why)) != TA_OK) {
-        snprintf(err, errlen, "key %.*s: %s", (int) key->selector.len, key->selector.data, why);
+    if (ta_dkimrec_key_public(ctx, key, pub, sizeof(pub), &n, err, errlen) != TA_OK)
         return TA_ESYSTEM;
-    }
-    rc = ta_dkimrec_public(pkey, pub, sizeof(pub), &n);
-    EVP_PKEY_free(pkey);
-    if (rc != TA_OK || EVP_Digest(pub, n, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32) {
-        snprintf(err, errlen, "key %s: cannot encode its public half", path);
+    if (EVP_Digest(pub, n, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32) {
+        snprintf(err, errlen, "key %.*s: SHA-256 failed", (int) key->selector.len, key->selector.data);
         return TA_ESYSTEM;
     }
     for (i = 0; i < 32; i++) {

@@ -12,6 +12,9 @@
  *	int    ta_dkimrec_public(EVP_PKEY *key, unsigned char *out, size_t size,
  *	                         size_t *len);
  *	int    ta_dkimrec_matches(const ta_dkimrec_t *r, EVP_PKEY *key);
+ *	int    ta_dkimrec_key_public(void *ctx, const ta_key_t *key,
+ *	                             unsigned char *out, size_t size, size_t *len,
+ *	                             char *err, size_t errlen);
  *	int    ta_dkimrec_fingerprint(void *ctx, const ta_key_t *key,
  *	                              char hex[65], char *err, size_t errlen);
  *
@@ -51,9 +54,11 @@
  *	key published as a bare PKCS#1 RSAPublicKey does not match: OpenDKIM,
  *	among others, reads only SubjectPublicKeyInfo.
  *
- *	ta_dkimrec_fingerprint() loads a key file (through the key cache) and
- *	writes the SHA-256 of its public half in hex: the name the state file
- *	(ta_state) knows the key by. Its shape is ta_lifecycle's ta_fpr_fn.
+ *	ta_dkimrec_key_public() loads a key file (through the key cache) and
+ *	writes its public half as ta_dkimrec_public() does (the shape of
+ *	ta_onboard's ta_onboard_pub_fn); ta_dkimrec_fingerprint() writes the
+ *	SHA-256 of that in hex: the name the state file (ta_state) knows the
+ *	key by (the shape of ta_lifecycle's ta_fpr_fn).
  *
  *	ta_taglist_init() and ta_taglist_next() are the tag-list reader both
  *	this module and ta_dmarc use. Each call of ta_taglist_next() reads one
@@ -114,6 +119,8 @@ size_t ta_dkimrec_text(ta_dkim_alg_t alg, const unsigned char *pub, size_t pub_l
     char *out, size_t size, ta_str_t *parts, size_t *nparts);
 int    ta_dkimrec_public(EVP_PKEY *key, unsigned char *out, size_t size, size_t *len);
 int    ta_dkimrec_matches(const ta_dkimrec_t *r, EVP_PKEY *key);
+int    ta_dkimrec_key_public(void *ctx, const ta_key_t *key, unsigned char *out, size_t size,
+    size_t *len, char *err, size_t errlen);
 int    ta_dkimrec_fingerprint(void *ctx, const ta_key_t *key, char hex[65], char *err, size_t errlen);
 
 void   ta_taglist_init(ta_taglist_t *tl, const char *p, size_t len, int nocase);

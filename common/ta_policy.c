@@ -77,6 +77,16 @@ set_codes(ta_verdict_t *v, ta_action_t action)
     }
 }
 
+/* settle - the action and its reason; monitor mode accepts instead, marked */
+static void
+settle(ta_verdict_t *v, ta_action_t action, int monitor, const char *fmt, va_list ap)
+{
+    set_codes(v, monitor ? TA_ACCEPT : action);
+    vsnprintf(v->reason, sizeof(v->reason), fmt, ap);
+    v->monitor = monitor ? 1 : 0;
+    v->nsign = 0;
+}
+
 /* refuse - reject with a reason, or accept under monitor mode */
 static void
 refuse(ta_verdict_t *v, int monitor, const char *fmt, ...)
@@ -87,26 +97,35 @@ refuse(ta_verdict_t *v, int monitor, const char *fmt, ...)
 {
     va_list ap;
 
-    set_codes(v, monitor ? TA_ACCEPT : TA_REJECT);
     va_start(ap, fmt);
-    vsnprintf(v->reason, sizeof(v->reason), fmt, ap);
+    settle(v, TA_REJECT, monitor, fmt, ap);
     va_end(ap);
-    v->monitor = monitor ? 1 : 0;
-    v->nsign = 0;
 }
 
-/* ta_verdict_tempfail - our fault: 451 with a reason, nothing signed */
+/* defer - tempfail with a reason, or accept under monitor mode */
+static void
+defer(ta_verdict_t *v, int monitor, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+defer(ta_verdict_t *v, int monitor, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    settle(v, TA_TEMPFAIL, monitor, fmt, ap);
+    va_end(ap);
+}
+
+/* ta_verdict_tempfail - our fault: 451 with a reason, nothing signed (even in monitor mode) */
 void
 ta_verdict_tempfail(ta_verdict_t *v, const char *fmt, ...)
 {
     va_list ap;
 
-    set_codes(v, TA_TEMPFAIL);
     va_start(ap, fmt);
-    vsnprintf(v->reason, sizeof(v->reason), fmt, ap);
+    settle(v, TA_TEMPFAIL, 0, fmt, ap);
     va_end(ap);
-    v->monitor = 0;
-    v->nsign = 0;
 }
 
 /* parent_domain - the domain one label up, or empty */
@@ -350,23 +369,6 @@ dmarc_missing(const ta_identity_t *id, int *ours)
     }
 }
 
-/* defer - tempfail with a reason, or accept under monitor mode */
-static void
-defer(ta_verdict_t *v, int monitor, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-defer(ta_verdict_t *v, int monitor, const char *fmt, ...)
-{
-    va_list ap;
-
-    set_codes(v, monitor ? TA_ACCEPT : TA_TEMPFAIL);
-    va_start(ap, fmt);
-    vsnprintf(v->reason, sizeof(v->reason), fmt, ap);
-    va_end(ap);
-    v->monitor = monitor ? 1 : 0;
-    v->nsign = 0;
-}
 
 /* envelope_identity - at MAIL FROM: an identity the envelope domain may serve */
 static const ta_identity_t *

@@ -10,7 +10,9 @@
 #
 # The run log (build/fuzz-campaign/runs.log) has one line per run: UTC start,
 # target, wall seconds, CPU seconds (user+sys, what the 1 CPU-hour counts),
-# execs, final cov/ft, corpus size, and "crash FILE" when one was found.
+# execs, final cov/ft, corpus size, and what a stop found: "crash(FILE)" when
+# the artifact crashes again when run alone, "not-reproduced(FILE)" when it
+# does not (a niced run starved past its timeout).
 # CPU time, not wall time, is what counts: the campaign runs niced beside
 # other work and may get a fraction of a CPU.
 set -u
@@ -26,13 +28,17 @@ case $cmd in
 run)
     secs=$3
     start=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+    t0=$(date +%s)
     out="$work/run-$(date -u +%Y%m%dT%H%M%S).log"
     args=("$work/corpus")
     [ -d "$seeds" ] && args+=("$seeds")
+    # -timeout is generous: a niced run can be starved for seconds on a busy
+    # machine; a timeout found is run again alone below before it counts
     /usr/bin/time -f 'cpu %U %S' -o "$out.time" nice -n 19 "$f" \
-        -max_total_time="$secs" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
+        -max_total_time="$secs" -max_len=65536 -timeout="${TIMEOUT:-120}" -rss_limit_mb=2048 \
         -print_final_stats=1 -artifact_prefix="$work/crashes/" "${args[@]}" >"$out" 2>&1
     rc=$?
+    wall=$(( $(date +%s) - t0 ))
     cpu=$(awk '/^cpu/ { printf "%.0f", $2 + $3 }' "$out.time")
     execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$out" | grep -o '[0-9]*$')
     last=$(grep -E '^#[0-9]+' "$out" | tail -n 1)
@@ -40,9 +46,17 @@ run)
     ft=$(grep -o 'ft: [0-9]*' <<<"$last" | grep -o '[0-9]*')
     corp=$(grep -o 'corp: [0-9]*' <<<"$last" | grep -o '[0-9]*')
     finding=none
-    [ $rc -ne 0 ] && finding="crash $(ls -t "$work/crashes" | head -n 1)"
+    if [ $rc -ne 0 ]; then
+        a=$(ls -t "$work/crashes" | head -n 1)
+        # the artifact alone, not niced: does it really crash or hang?
+        if timeout 60 "$f" -timeout=10 "$work/crashes/$a" >"$out.again" 2>&1; then
+            finding="not-reproduced($a)"
+        else
+            finding="crash($a)"
+        fi
+    fi
     printf '%s %s wall=%s cpu=%s execs=%s cov=%s ft=%s corp=%s finding=%s\n' \
-        "$start" "$name" "$secs" "$cpu" "${execs:-?}" "${cov:-?}" "${ft:-?}" "${corp:-?}" \
+        "$start" "$name" "$wall" "$cpu" "${execs:-?}" "${cov:-?}" "${ft:-?}" "${corp:-?}" \
         "$finding" >>"$log"
     tail -n 1 "$log"
     exit $rc ;;
