@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "ta_dkim.h"
@@ -36,6 +37,10 @@ struct ta_engine {
     ta_store_t       *store;            /* NULL while it cannot be opened */
     char              store_err[256];
     struct timespec   last_open_try;
+    /* the store on disk went bad: said once (at error level) per bad file */
+    char              alarm_key[300];   /* the trouble last alarmed about; "" when good */
+    char              alarm[400];
+    int               alarm_pending;    /* for the next effects */
     EVP_MD           *sha256;           /* fetched once for every message's hashes */
 };
 
@@ -78,17 +83,37 @@ now_ns(void)
     return (long long) ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-/* store_ready - an open, current store, or 0 with the reason in store_err */
+/* store_alarm - the store is unusable: an alarm for the next effects, once per trouble */
+static void
+store_alarm(ta_engine_t *e)
+{
+    char key[sizeof(e->alarm_key)];
+
+    snprintf(key, sizeof(key), "%u %s", e->store ? ta_store_bad_seq(e->store) : 0u, e->store_err);
+    if (strcmp(key, e->alarm_key) == 0)
+        return;
+    snprintf(e->alarm_key, sizeof(e->alarm_key), "%s", key);
+    snprintf(e->alarm, sizeof(e->alarm), "tenant store unusable, every message gets 451 until a good "
+             "store is in place: %s", e->store_err);
+    e->alarm_pending = 1;
+}
+
+/*
+ * store_ready - an open store whose file is the one at the path, or 0 with
+ * the reason in store_err. A missing or broken file is a 451 for every
+ * message, in every process alike (an old mapping is not served from).
+ */
 static int
 store_ready(ta_engine_t *e)
 {
     struct timespec ts;
-    char            err[256];
 
     if (e->store != NULL) {
-        if (ta_store_refresh(e->store, err, sizeof(err)) != TA_OK)
-            /* keep serving from the old mapping; the new file is broken */
-            snprintf(e->store_err, sizeof(e->store_err), "%s", err);
+        if (ta_store_refresh(e->store, e->store_err, sizeof(e->store_err)) != TA_OK) {
+            store_alarm(e);
+            return 0;
+        }
+        e->alarm_key[0] = '\0';
         return 1;
     }
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -97,8 +122,10 @@ store_ready(ta_engine_t *e)
     e->last_open_try = ts;
     if (ta_store_open(e->store_path, &e->store, e->store_err, sizeof(e->store_err)) != TA_OK) {
         e->store = NULL;
+        store_alarm(e);
         return 0;
     }
+    e->alarm_key[0] = '\0';
     return 1;
 }
 
@@ -129,8 +156,10 @@ ta_engine_open(const ta_engine_conf_t *conf, ta_engine_t **out, char *err, size_
     e->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);    /* NULL: fetched per use */
     if (!ta_psl_ready())
         snprintf(err, errlen, "Public Suffix List could not be loaded: relaxed alignment degrades to strict");
-    else if (!store_ready(e))
+    else if (!store_ready(e)) {
         snprintf(err, errlen, "%s", e->store_err);
+        e->alarm_pending = 0;       /* the caller logs err */
+    }
     else if (errlen)
         err[0] = '\0';
     *out = e;
@@ -169,11 +198,18 @@ key_path(const ta_key_t *k, char *path, size_t size)
     return 1;
 }
 
+typedef struct {
+    size_t left;                /* room left in the key cache */
+    size_t failed;              /* active keys this process cannot use */
+    char   first[320];          /* the first of them, and why */
+} warm_t;
+
 /* warm_tenant - parse a tenant's signing keys into the process's key cache */
 static int
 warm_tenant(const ta_tenant_t *t, void *arg)
 {
-    size_t   *left = arg, i, k;
+    warm_t   *w = arg;
+    size_t    i, k;
     char      path[4096], err[256];
     EVP_PKEY *key;
 
@@ -181,31 +217,43 @@ warm_tenant(const ta_tenant_t *t, void *arg)
         for (k = 0; k < t->identities[i].nkeys; k++) {
             const ta_key_t *tk = &t->identities[i].keys[k];
 
-            if (*left == 0)
+            if (w->left == 0)
                 return 1;
             if (tk->state != TA_KEY_ACTIVE || !key_path(tk, path, sizeof(path)))
                 continue;
-            /* failures stay for the message path to report, as tempfails */
             if (ta_key_get(path, tk->alg, &key, err, sizeof(err)) == TA_OK) {
                 EVP_PKEY_free(key);     /* parsed and cached is all we wanted */
-                (*left)--;
+                w->left--;
+            } else if (w->failed++ == 0) {
+                /* said now, at start; each message it would sign still tempfails */
+                snprintf(w->first, sizeof(w->first), "tenant %.*s: %s", (int) t->name.len, t->name.data,
+                         err);
             }
         }
     }
     return 0;
 }
 
-/* ta_engine_warm_keys - the store's active signing keys into the key cache, as many as it holds */
+/* ta_engine_warm_keys - the store's active signing keys into the key cache, as
+ * many as it holds; problem names the active keys this process cannot use */
 size_t
-ta_engine_warm_keys(ta_engine_t *e)
+ta_engine_warm_keys(ta_engine_t *e, char *problem, size_t size)
 {
     char   err[256];
-    size_t left = TA_KEY_CACHE_SIZE;
+    warm_t w;
 
+    memset(&w, 0, sizeof(w));
+    w.left = TA_KEY_CACHE_SIZE;
+    if (size)
+        problem[0] = '\0';
     if (e == NULL || !store_ready(e))
         return 0;
-    (void) ta_store_each(e->store, warm_tenant, &left, err, sizeof(err));
-    return TA_KEY_CACHE_SIZE - left;
+    (void) ta_store_each(e->store, warm_tenant, &w, err, sizeof(err));
+    if (w.failed && size)
+        snprintf(problem, size, "%zu active DKIM key%s unusable by this process (uid %ld): their "
+                 "messages get 451; the first: %s", w.failed, w.failed == 1 ? "" : "s",
+                 (long) geteuid(), w.first);
+    return TA_KEY_CACHE_SIZE - w.left;
 }
 
 /* lookup - the tenant for a login; a tempfail verdict on store trouble */
@@ -272,9 +320,9 @@ syntax_verdict(ta_verdict_t *v, const char *why)
     snprintf(v->reason, sizeof(v->reason), "%s", why);
 }
 
-/* render_texts - the reply and the log line of a verdict into fx */
+/* render_texts - the reply and the log line of a verdict into fx (and a pending alarm) */
 static void
-render_texts(const ta_engine_t *e, const ta_verdict_t *v, const char *stage,
+render_texts(ta_engine_t *e, const ta_verdict_t *v, const char *stage,
     ta_str_t tenant, ta_str_t login, char *reply, char *reply_text, char *log,
     ta_effects_t *fx)
 {
@@ -284,6 +332,11 @@ render_texts(const ta_engine_t *e, const ta_verdict_t *v, const char *stage,
                                               reply, TA_REPLY_MAX, &fx->reply_last));
     fx->reply_text = ta_str(reply_text, ta_reply_text(v, reply_text, TA_REPLY_MAX));
     fx->log = ta_str(log, ta_log_format(v, stage, tenant, login, log, TA_LOG_MAX));
+    fx->alarm = ta_str(NULL, 0);
+    if (e != NULL && e->alarm_pending) {
+        fx->alarm = ta_str_cstr(e->alarm);
+        e->alarm_pending = 0;
+    }
 }
 
 /* ta_engine_mail - the MAIL FROM-time check */

@@ -9,7 +9,7 @@
  *	                      char *err, size_t errlen);
  *	void   ta_engine_close(ta_engine_t *e);
  *	void   ta_engine_exit(void);
- *	size_t ta_engine_warm_keys(ta_engine_t *e);
+ *	size_t ta_engine_warm_keys(ta_engine_t *e, char *problem, size_t size);
  *
  *	void   ta_engine_mail(ta_engine_t *e, ta_str_t login, ta_str_t arg,
  *	                      ta_mail_form_t form, ta_mail_t *m);
@@ -50,7 +50,9 @@
  *
  *	ta_engine_warm_keys() parses the active signing keys named in the
  *	store into the process's key cache, as many as it holds; returns how
- *	many. Keys that fail are left for the message path to report.
+ *	many. Keys this process cannot use (a key file its user may not read,
+ *	say) are named in problem, for the adapter to log at start, at error
+ *	level; each message they would sign still gets its 451.
  *
  *	ta_engine_mail() is the MAIL FROM-time check, on the envelope alone.
  *	form says what arg is: TA_MAIL_ARG, the argument of the client's MAIL
@@ -150,6 +152,11 @@ typedef struct {
     ta_str_t     reply_text;
 
     ta_str_t     log;           /* the one log line, no line ending */
+
+    /* when set, once per process for each bad store file (or its
+     * disappearance): log it at error level - every message gets 451
+     * until a good store is in place */
+    ta_str_t     alarm;
 } ta_effects_t;
 
 /* The MAIL FROM-time check's result; buffers are inline (no allocation). */
@@ -164,7 +171,7 @@ int    ta_engine_open(const ta_engine_conf_t *conf, ta_engine_t **out,
     char *err, size_t errlen);
 void   ta_engine_close(ta_engine_t *e);
 void   ta_engine_exit(void);
-size_t ta_engine_warm_keys(ta_engine_t *e);
+size_t ta_engine_warm_keys(ta_engine_t *e, char *problem, size_t size);
 void   ta_engine_mail(ta_engine_t *e, ta_str_t login, ta_str_t arg,
     ta_mail_form_t form, ta_mail_t *m);
 

@@ -35,13 +35,57 @@ struct ta_store {
     time_t              checked;    /* monotonic second of the last stat */
     ta_store_settings_t settings;
     uint32_t            ntenants;
+    /* the file at path, as the last stat found it */
+    int                 usable;     /* it is the file mapped */
+    char                why[320];   /* why not, while !usable */
+    int                 bad_kind;   /* 0 none, 1 the path is missing, 2 a bad file */
+    struct stat         bad;        /* that bad file: not read again while it stays */
+    unsigned            bad_seq;    /* one more at each new bad file or disappearance */
 };
+
+/* same_file - two stats are of the same file, unchanged */
+static int
+same_file(const struct stat *a, const struct stat *b)
+{
+    return a->st_ino == b->st_ino && a->st_dev == b->st_dev && a->st_size == b->st_size
+           && a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
 
 /* le32 - a little-endian u32 */
 static uint32_t
 le32(const unsigned char *p)
 {
     return (uint32_t) p[0] | (uint32_t) p[1] << 8 | (uint32_t) p[2] << 16 | (uint32_t) p[3] << 24;
+}
+
+/*
+ * whole_cdb - the file is a whole constant database: every hash table its
+ * header points to lies after the header and inside the file, and the
+ * last one ends where the file ends (tinycdb writes the tables last, back
+ * to back). A store cut short anywhere, or with bytes after it, fails: a
+ * cut store would otherwise still answer for the logins whose records
+ * survived.
+ */
+static int
+whole_cdb(int fd, off_t size)
+{
+    unsigned char hdr[2048];
+    uint64_t      end = 2048, pos, n;
+    size_t        i;
+
+    if (pread(fd, hdr, sizeof(hdr), 0) != (ssize_t) sizeof(hdr))
+        return 0;
+    for (i = 0; i < 256; i++) {
+        pos = le32(hdr + 8 * i);
+        n = le32(hdr + 8 * i + 4);
+        if (n == 0)
+            continue;
+        if (pos < 2048 || pos + n * 8 > (uint64_t) size)
+            return 0;
+        if (pos + n * 8 > end)
+            end = pos + n * 8;
+    }
+    return end == (uint64_t) size;
 }
 
 /* map_file - open and check one store file */
@@ -63,7 +107,7 @@ map_file(const char *path, int *fdp, struct cdb *cdb, struct stat *st,
         close(fd);
         return TA_ESYSTEM;
     }
-    if (st->st_size < 2048 || cdb_init(cdb, fd) != 0) {
+    if (st->st_size < 2048 || !whole_cdb(fd, st->st_size) || cdb_init(cdb, fd) != 0) {
         snprintf(err, errlen, "store %s is truncated or not a tenant store", path);
         close(fd);
         return TA_ESYSTEM;
@@ -110,11 +154,33 @@ ta_store_open(const char *path, ta_store_t **out, char *err, size_t errlen)
         return TA_ESYSTEM;
     }
     st->checked = ta_monotonic_second();
+    st->usable = 1;
     *out = st;
     return TA_OK;
 }
 
-/* ta_store_refresh - map a replaced store; at most one stat a second */
+/* unusable - the store on disk cannot be used: say why (and count a new bad file) */
+static int
+unusable(ta_store_t *st, int kind, const struct stat *sb, const char *why, char *err, size_t errlen)
+{
+    if (kind != st->bad_kind || (kind == 2 && !same_file(sb, &st->bad)))
+        st->bad_seq++;
+    st->bad_kind = kind;
+    if (sb != NULL)
+        st->bad = *sb;
+    st->usable = 0;
+    snprintf(st->why, sizeof(st->why), "%s", why);
+    snprintf(err, errlen, "%s", st->why);
+    return TA_ESYSTEM;
+}
+
+/*
+ * ta_store_refresh - follow the file at the store's path; at most one stat
+ * a second. A replaced file is mapped; a missing or broken one makes the
+ * store unusable (TA_ESYSTEM, err says why) until a good file is in place:
+ * the old mapping is not served from, so that every process answers alike
+ * (one started after the damage has no old mapping to serve from).
+ */
 int
 ta_store_refresh(ta_store_t *st, char *err, size_t errlen)
 {
@@ -124,19 +190,27 @@ ta_store_refresh(ta_store_t *st, char *err, size_t errlen)
     uint32_t            nt;
     int                 nfd;
     time_t              now = ta_monotonic_second();
+    char                why[320];
 
-    if (now == st->checked)
-        return TA_OK;
+    if (now == st->checked) {
+        if (!st->usable)
+            snprintf(err, errlen, "%s", st->why);
+        return st->usable ? TA_OK : TA_ESYSTEM;
+    }
     st->checked = now;
     if (stat(st->path, &sb) != 0) {
-        snprintf(err, errlen, "store %s: %s (still using the one loaded)", st->path, strerror(errno));
-        return TA_ESYSTEM;
+        snprintf(why, sizeof(why), "store %s: %s", st->path, strerror(errno));
+        return unusable(st, 1, NULL, why, err, errlen);
     }
-    if (sb.st_ino == st->st.st_ino && sb.st_dev == st->st.st_dev && sb.st_size == st->st.st_size
-        && sb.st_mtim.tv_sec == st->st.st_mtim.tv_sec && sb.st_mtim.tv_nsec == st->st.st_mtim.tv_nsec)
+    if (same_file(&sb, &st->st)) {
+        st->usable = 1;
+        st->bad_kind = 0;
         return TA_OK;
-    if (map_file(st->path, &nfd, &ncdb, &nst, &nset, &nt, err, errlen) != TA_OK)
-        return TA_ESYSTEM;
+    }
+    if (st->bad_kind == 2 && same_file(&sb, &st->bad))
+        return unusable(st, 2, &sb, st->why, err, errlen);
+    if (map_file(st->path, &nfd, &ncdb, &nst, &nset, &nt, why, sizeof(why)) != TA_OK)
+        return unusable(st, 2, &sb, why, err, errlen);
     cdb_free(&st->cdb);
     close(st->fd);
     st->fd = nfd;
@@ -144,7 +218,16 @@ ta_store_refresh(ta_store_t *st, char *err, size_t errlen)
     st->st = nst;
     st->settings = nset;
     st->ntenants = nt;
+    st->usable = 1;
+    st->bad_kind = 0;
     return TA_OK;
+}
+
+/* ta_store_bad_seq - how many times the store on disk went bad (a new bad file, or gone) */
+unsigned
+ta_store_bad_seq(const ta_store_t *st)
+{
+    return st->bad_seq;
 }
 
 /* ta_store_settings - store-wide settings */

@@ -6,6 +6,7 @@
  * SYNOPSIS
  *	int  ta_store_open(const char *path, ta_store_t **out, char *err, size_t errlen);
  *	int  ta_store_refresh(ta_store_t *st, char *err, size_t errlen);
+ *	unsigned ta_store_bad_seq(const ta_store_t *st);
  *	int  ta_store_lookup(ta_store_t *st, ta_str_t login, ta_tenant_t **out,
  *	                     char *err, size_t errlen);
  *	int  ta_store_each(ta_store_t *st, int (*fn)(const ta_tenant_t *, void *),
@@ -25,8 +26,13 @@
  *	ta_store_open() maps it read-only and checks its header (magic,
  *	format version). Lookups cost the same whatever the tenant count.
  *	ta_store_refresh() stats the path at most once a second and, when the
- *	file was replaced, maps the new one; a failed refresh keeps the old
- *	mapping and reports the error.
+ *	file was replaced, maps the new one. While the file at the path is
+ *	missing or broken the store is unusable: the refresh fails with the
+ *	reason (the callers answer 451) and the old mapping is not served
+ *	from, so that every process, old or new, answers alike; a good file
+ *	put in place is mapped at the next second. A broken file is read once,
+ *	not every second. ta_store_bad_seq() counts the bad files and
+ *	disappearances seen, so that callers can log each once.
  *
  *	ta_store_lookup() finds the tenant acting for an SMTP AUTH login and
  *	returns a record in one allocation (free it with ta_tenant_free());
@@ -73,6 +79,7 @@ typedef struct {
 
 int  ta_store_open(const char *path, ta_store_t **out, char *err, size_t errlen);
 int  ta_store_refresh(ta_store_t *st, char *err, size_t errlen);
+unsigned ta_store_bad_seq(const ta_store_t *st);
 int  ta_store_lookup(ta_store_t *st, ta_str_t login, ta_tenant_t **out,
     char *err, size_t errlen);
 int  ta_store_each(ta_store_t *st, int (*fn)(const ta_tenant_t *t, void *arg),

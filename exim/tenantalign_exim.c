@@ -221,10 +221,13 @@ exim_copy(ta_str_t s)
     return p;
 }
 
-/* log_effects - the decision's one log line */
+/* log_effects - the decision's one log line; once per bad store file (in
+ * this process), the core's alarm in the main and panic logs too */
 static void
 log_effects(const ta_effects_t *fx)
 {
+    if (fx->alarm.len)
+        log_write(0, LOG_MAIN | LOG_PANIC, "tenantalign: %.*s", (int) fx->alarm.len, fx->alarm.data);
     log_write(0, LOG_MAIN, "tenantalign: %.*s", (int) fx->log.len, fx->log.data);
 }
 
@@ -433,7 +436,9 @@ warm_keys(void)
         return;
     engine_conf(&ec);
     if (ta_engine_open(&ec, &e, err, sizeof(err)) == TA_OK) {
-        (void) ta_engine_warm_keys(e);
+        (void) ta_engine_warm_keys(e, err, sizeof(err));
+        if (err[0] != '\0')
+            log_write(0, LOG_MAIN, "tenantalign: %s", err);
         ta_engine_close(e);
     }
 }

@@ -301,12 +301,14 @@ extern ngx_module_t  ngx_mail_module;      /* not in ngx_mail.h */
  * a new worker does the core's one-time set-up, opens its engines and
  * parses the stores' active keys (as many as the key cache holds) before
  * its first session, which would otherwise pay for OpenSSL's first use
- * and the key parsing
+ * and the key parsing; keys the worker's user cannot read are said here,
+ * at start, not first by a tenant's 451
  */
 
 static ngx_int_t
 ngx_mail_tenantalign_init_process(ngx_cycle_t *cycle)
 {
+    u_char                            problem[512];
     ngx_uint_t                        i;
     ngx_mail_conf_ctx_t              *mctx;
     ngx_mail_core_srv_conf_t        **cscfp;
@@ -335,7 +337,13 @@ ngx_mail_tenantalign_init_process(ngx_cycle_t *cycle)
             continue;       /* sessions retry, and tempfail meanwhile */
         }
 
-        (void) ta_engine_warm_keys(tcf->engine);
+        (void) ta_engine_warm_keys(tcf->engine, (char *) problem,
+                                   sizeof(problem));
+
+        if (problem[0] != '\0') {
+            ngx_log_error(NGX_LOG_ERR, cycle->log, 0, "tenantalign: %s",
+                          problem);
+        }
     }
 
     return NGX_OK;

@@ -217,6 +217,7 @@ void ngx_mail_tenantalign_upstream_reply(ngx_mail_ta_ctx_t *ctx,
 
 /* ngx_mail_tenantalign_txn.c */
 void ngx_mail_tenantalign_reset(ngx_mail_ta_ctx_t *ctx);
+void ngx_mail_tenantalign_log_effects(ngx_log_t *log, const ta_effects_t *fx);
 ngx_int_t ngx_mail_tenantalign_start(ngx_mail_ta_ctx_t *ctx);
 void ngx_mail_tenantalign_header(ngx_mail_ta_ctx_t *ctx, size_t hlen);
 void ngx_mail_tenantalign_replay(ngx_mail_ta_ctx_t *ctx);

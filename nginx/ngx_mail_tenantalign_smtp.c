@@ -105,8 +105,7 @@ ngx_mail_tenantalign_mail(ngx_mail_ta_ctx_t *ctx, ta_str_t arg)
                    TA_MAIL_ARG, &m);
 
     if (m.fx.action != TA_ACCEPT) {
-        ngx_log_error(NGX_LOG_NOTICE, s->connection->log, 0,
-                      "tenantalign: %*s", m.fx.log.len, m.fx.log.data);
+        ngx_mail_tenantalign_log_effects(s->connection->log, &m.fx);
 
         if (ngx_mail_tenantalign_local(ctx, m.fx.reply.data, m.fx.reply.len)
             != NGX_OK)

@@ -226,6 +226,23 @@ ngx_mail_tenantalign_message(ngx_mail_ta_ctx_t *ctx, ngx_uint_t too_big)
 
 /* the verdict is final: apply its effects */
 
+/*
+ * the decision's log line, and, once per bad store file, the core's alarm
+ * at error level: every message gets 451 until a good store is in place
+ */
+void
+ngx_mail_tenantalign_log_effects(ngx_log_t *log, const ta_effects_t *fx)
+{
+    if (fx->alarm.len) {
+        ngx_log_error(NGX_LOG_ERR, log, 0, "tenantalign: %*s",
+                      fx->alarm.len, fx->alarm.data);
+    }
+
+    ngx_log_error(NGX_LOG_NOTICE, log, 0, "tenantalign: %*s",
+                  fx->log.len, fx->log.data);
+}
+
+
 static void
 ngx_mail_tenantalign_decided(ngx_mail_ta_ctx_t *ctx, const ta_effects_t *fx)
 {
@@ -233,8 +250,7 @@ ngx_mail_tenantalign_decided(ngx_mail_ta_ctx_t *ctx, const ta_effects_t *fx)
 
     s = ctx->session;
 
-    ngx_log_error(NGX_LOG_NOTICE, s->connection->log, 0, "tenantalign: %*s",
-                  fx->log.len, fx->log.data);
+    ngx_mail_tenantalign_log_effects(s->connection->log, fx);
 
     if (fx->action != TA_ACCEPT) {
         if (ngx_mail_tenantalign_local(ctx, fx->reply.data, fx->reply.len)

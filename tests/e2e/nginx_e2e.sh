@@ -189,6 +189,36 @@ mv "$W/e1.away" "$W/up/keys/acme.example.e1.pem"
 r=$($SEND --port "$P" --login acme --mail-from bounce@acme.example "$W/ok.eml" 2>&1)
 check "after our faults: accepted again" grep -q '^0 DATA 250' <<<"$r"
 
+# the store replaced by a truncated file, then removed, under running
+# workers: 451 (not the old mapping's answers), said once each at error
+# level; 250 again as soon as a good store is back
+alarms() { grep -F "$STORE" "$W/n/logs/error.log" | grep -c '\[error\].*tenantalign: tenant store unusable'; }
+cp "$STORE" "$W/store.good"
+head -c "$(( $(stat -c %s "$W/store.good") - 100 ))" "$W/store.good" >"$W/store.cut" && chgrp Debian-exim "$W/store.cut" && mv "$W/store.cut" "$STORE"
+sleep 1.1
+r=$($SEND --port "$P" --login acme --mail-from bounce@acme.example "$W/ok.eml" "$W/ok.eml" 2>&1)
+check "truncated store, running worker: 451 at MAIL, twice" bash -c '[ "$(grep -c "^[01] MAIL 451 4.7.0 tenant store unavailable: store .* is truncated" <<<"$1")" -eq 2 ]' _ "$r"
+check "truncated store: said once at error level" [ "$(alarms)" -eq 1 ]
+rm "$STORE"
+sleep 1.1
+r=$($SEND --port "$P" --login acme --mail-from bounce@acme.example "$W/ok.eml" 2>&1)
+check "store removed, running worker: 451 at MAIL" grep -q '^0 MAIL 451 4.7.0 tenant store unavailable: store .*No such file' <<<"$r"
+check "store removed: said once more" [ "$(alarms)" -eq 2 ]
+cp "$W/store.good" "$STORE.new" && chgrp Debian-exim "$STORE.new" && mv "$STORE.new" "$STORE"
+sleep 1.1
+r=$($SEND --port "$P" --login acme --mail-from bounce@acme.example "$W/ok.eml" 2>&1)
+check "good store back: 250 at once" grep -q '^0 DATA 250' <<<"$r"
+
+# a key the workers' user cannot read is said when a worker starts (error
+# level), not first by a tenant's 451
+chmod 600 "$W/up/keys/acme.example.e1.pem"
+nginx_reload "$W/n"
+sleep 1
+check "unreadable key: said at worker start" grep -q '\[error\].*tenantalign: 1 active DKIM key unusable by this process (uid [0-9]*): their messages get 451; the first: tenant acme: .*acme.example.e1.pem.*Permission denied' "$W/n/logs/error.log"
+chmod 640 "$W/up/keys/acme.example.e1.pem"
+nginx_reload "$W/n"
+sleep 1
+
 # 7b. a slow upload (6 s) to an upstream that drops idle clients after 3 s:
 #     hidden NOOPs keep it alive and the message is delivered; without them
 #     (default 60 s) the client is told 421, not dropped

@@ -319,8 +319,9 @@ test_replace_and_refresh(void **state)
 {
     ta_store_t  *st;
     ta_tenant_t *t;
-    char         err[4096], other[4200];
+    char         err[4096], other[4200], good_copy[4200];
     FILE        *f;
+    unsigned     seq;
 
     (void) state;
     write_file(src, good);
@@ -339,7 +340,11 @@ test_replace_and_refresh(void **state)
     assert_int_equal(ta_store_lookup(st, ta_str_cstr("initech"), &t, err, sizeof(err)), TA_OK);
     assert_int_equal(ta_store_settings(st)->reject_unknown_login, 0);
     ta_tenant_free(t);
-    /* a broken replacement keeps the old mapping and says why */
+    /* a broken replacement makes the store unusable (every process answers
+     * 451 alike), once counted, until a good file is back */
+    seq = ta_store_bad_seq(st);
+    snprintf(good_copy, sizeof(good_copy), "%s.good", store);
+    assert_int_equal(link(store, good_copy), 0);
     snprintf(other, sizeof(other), "%s.broken", store);
     f = fopen(other, "w");
     fputs("garbage", f);
@@ -349,6 +354,21 @@ test_replace_and_refresh(void **state)
     usleep(100000);
     assert_int_equal(ta_store_refresh(st, err, sizeof(err)), TA_ESYSTEM);
     assert_non_null(strstr(err, "truncated or not a tenant store"));
+    assert_int_equal(ta_store_refresh(st, err, sizeof(err)), TA_ESYSTEM);     /* the same second */
+    assert_non_null(strstr(err, "truncated or not a tenant store"));
+    sleep(1);
+    assert_int_equal(ta_store_refresh(st, err, sizeof(err)), TA_ESYSTEM);     /* not read again */
+    assert_int_equal(ta_store_bad_seq(st), seq + 1);
+    /* gone: another trouble */
+    assert_int_equal(unlink(store), 0);
+    sleep(1);
+    assert_int_equal(ta_store_refresh(st, err, sizeof(err)), TA_ESYSTEM);
+    assert_non_null(strstr(err, "No such file"));
+    assert_int_equal(ta_store_bad_seq(st), seq + 2);
+    /* a good file back: used at the next second */
+    assert_int_equal(rename(good_copy, store), 0);
+    sleep(1);
+    assert_int_equal(ta_store_refresh(st, err, sizeof(err)), TA_OK);
     assert_int_equal(ta_store_lookup(st, ta_str_cstr("initech"), &t, err, sizeof(err)), TA_OK);
     ta_tenant_free(t);
     ta_store_close(st);
@@ -375,6 +395,21 @@ test_bad_stores(void **state)
     fclose(f);
     assert_int_equal(ta_store_open(bad, &st, err, sizeof(err)), TA_ESYSTEM);
     assert_int_equal(ta_store_open(dir, &st, err, sizeof(err)), TA_ESYSTEM);
+
+    /* a good store cut short by one byte, or with one byte more: refused,
+     * although the records the lookups want may have survived */
+    write_file(src, good);
+    assert_int_equal(ta_store_compile(src, store, NULL, err, sizeof(err)), TA_OK);
+    assert_int_equal(ta_store_open(store, &st, err, sizeof(err)), TA_OK);
+    ta_store_close(st);
+    assert_int_equal(truncate(store, 2049), 0);
+    assert_int_equal(ta_store_open(store, &st, err, sizeof(err)), TA_ESYSTEM);
+    assert_non_null(strstr(err, "truncated or not a tenant store"));
+    assert_int_equal(ta_store_compile(src, store, NULL, err, sizeof(err)), TA_OK);
+    f = fopen(store, "a");
+    fputc('x', f);
+    fclose(f);
+    assert_int_equal(ta_store_open(store, &st, err, sizeof(err)), TA_ESYSTEM);
 }
 
 int
