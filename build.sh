@@ -59,6 +59,7 @@ build() {
 build_test() {
     build
     make -s -j"$JOBS" BUILD=build/asan SAN=1 OPT=-O1 all unit
+    make -s BUILD=build/asan SAN=1 OPT=-O1 nginx    # the module too (tests/e2e/nginx_asan.sh)
     make -s -j"$JOBS" fuzz
 }
 

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pwd.h>
 #include <unistd.h>
 #include <time.h>
 
@@ -81,6 +82,17 @@ now_ns(void)
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (long long) ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* process_user - "user NAME, uid N": who the files must be readable by */
+static void
+process_user(char *buf, size_t size)
+{
+    struct passwd pw, *pwp = NULL;
+    char          pwbuf[1024];
+
+    (void) getpwuid_r(geteuid(), &pw, pwbuf, sizeof(pwbuf), &pwp);
+    snprintf(buf, size, "user %s, uid %ld", pwp ? pwp->pw_name : "?", (long) geteuid());
 }
 
 /* store_alarm - the store is unusable: an alarm for the next effects, once per trouble */
@@ -157,7 +169,10 @@ ta_engine_open(const ta_engine_conf_t *conf, ta_engine_t **out, char *err, size_
     if (!ta_psl_ready())
         snprintf(err, errlen, "Public Suffix List could not be loaded: relaxed alignment degrades to strict");
     else if (!store_ready(e)) {
-        snprintf(err, errlen, "%s", e->store_err);
+        char user[300];
+
+        process_user(user, sizeof(user));
+        snprintf(err, errlen, "%s (this process: %s)", e->store_err, user);
         e->alarm_pending = 0;       /* the caller logs err */
     }
     else if (errlen)
@@ -239,7 +254,7 @@ warm_tenant(const ta_tenant_t *t, void *arg)
 size_t
 ta_engine_warm_keys(ta_engine_t *e, char *problem, size_t size)
 {
-    char   err[256];
+    char   err[256], user[300];
     warm_t w;
 
     memset(&w, 0, sizeof(w));
@@ -249,10 +264,11 @@ ta_engine_warm_keys(ta_engine_t *e, char *problem, size_t size)
     if (e == NULL || !store_ready(e))
         return 0;
     (void) ta_store_each(e->store, warm_tenant, &w, err, sizeof(err));
-    if (w.failed && size)
-        snprintf(problem, size, "%zu active DKIM key%s unusable by this process (uid %ld): their "
-                 "messages get 451; the first: %s", w.failed, w.failed == 1 ? "" : "s",
-                 (long) geteuid(), w.first);
+    if (w.failed && size) {
+        process_user(user, sizeof(user));
+        snprintf(problem, size, "%zu active DKIM key%s unusable by this process (%s): their "
+                 "messages get 451; the first: %s", w.failed, w.failed == 1 ? "" : "s", user, w.first);
+    }
     return TA_KEY_CACHE_SIZE - w.left;
 }
 

@@ -341,7 +341,7 @@ ngx_mail_tenantalign_init_process(ngx_cycle_t *cycle)
                                    sizeof(problem));
 
         if (problem[0] != '\0') {
-            ngx_log_error(NGX_LOG_ERR, cycle->log, 0, "tenantalign: %s",
+            ngx_log_error(NGX_LOG_WARN, cycle->log, 0, "tenantalign: %s",
                           problem);
         }
     }

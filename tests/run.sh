@@ -53,9 +53,12 @@ if [ $quick -eq 0 ]; then
             run_prog "asan/$(basename "$t")" "$t"
     done
 
-    # 3. each fuzz target briefly (longer: ./build.sh fuzz SECONDS)
+    # 3. each fuzz target: its whole committed corpus replayed (ASan + UBSan),
+    # then fuzzed briefly (longer: ./build.sh fuzz SECONDS; the campaign:
+    # tests/fuzz/CAMPAIGN.md)
     for f in build/fuzz/fuzz_*; do
         [ -x "$f" ] || continue
+        run_prog "fuzz/$(basename "$f") corpus" tests/fuzz/campaign.sh replay "$f"
         run_prog "fuzz/$(basename "$f")" tests/fuzz/run-one.sh "$f" "${FUZZ_SECONDS:-10}"
     done
 

@@ -8,7 +8,24 @@
 #       that upstream instead)
 #   nginx_start DIR / nginx_stop DIR / nginx_reload DIR
 #   NGINX_WORKERS=N: worker_processes (default 1; "auto" is Debian's)
+#   NGINX_SAN=DIR: the module is the ASan + UBSan build; nginx (the packaged
+#       binary) runs with the sanitizers' runtimes preloaded, and their
+#       reports go to DIR/asan.PID (tests/e2e/nginx_asan.sh)
+#   nginx_bin ARGS...               /usr/sbin/nginx, preloaded as above
 NGINX_SO=${NGINX_SO:-$BUILD/ngx_mail_tenantalign_module.so}
+
+nginx_bin() {
+    if [ -n "${NGINX_SAN:-}" ]; then
+        # detect_leaks=0: nginx's own memory at exit is not ours (valgrind
+        # checks the module's leaks); abort_on_error: a report is a crash
+        LD_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libubsan.so)" \
+        ASAN_OPTIONS="log_path=$NGINX_SAN/asan:detect_leaks=0:abort_on_error=1" \
+        UBSAN_OPTIONS="log_path=$NGINX_SAN/ubsan:print_stacktrace=1:halt_on_error=1" \
+            /usr/sbin/nginx "$@"
+    else
+        /usr/sbin/nginx "$@"
+    fi
+}
 
 nginx_setup() {
     local dir=$1 port=$2 up=$3 store=$4 mode=${5:-enforce} extra=${6:-}
@@ -52,7 +69,7 @@ nginx_start() {
         (exec 3<>/dev/tcp/127.0.0.1/"$((port + 1))") 2>/dev/null && break
         sleep 0.1
     done
-    /usr/sbin/nginx -p "$dir" -c "$dir/nginx.conf" -e "$dir/logs/error.log" || return 1
+    nginx_bin -p "$dir" -c "$dir/nginx.conf" -e "$dir/logs/error.log" || return 1
     for i in $(seq 50); do
         (exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null && return 0
         sleep 0.1
@@ -70,5 +87,5 @@ nginx_stop() {
 }
 
 nginx_reload() {
-    /usr/sbin/nginx -p "$1" -c "$1/nginx.conf" -e "$1/logs/error.log" -s reload
+    nginx_bin -p "$1" -c "$1/nginx.conf" -e "$1/logs/error.log" -s reload
 }

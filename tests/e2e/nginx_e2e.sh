@@ -214,7 +214,7 @@ check "good store back: 250 at once" grep -q '^0 DATA 250' <<<"$r"
 chmod 600 "$W/up/keys/acme.example.e1.pem"
 nginx_reload "$W/n"
 sleep 1
-check "unreadable key: said at worker start" grep -q '\[error\].*tenantalign: 1 active DKIM key unusable by this process (uid [0-9]*): their messages get 451; the first: tenant acme: .*acme.example.e1.pem.*Permission denied' "$W/n/logs/error.log"
+check "unreadable key: said at worker start, naming the user and the file" grep -q '\[warn\].*tenantalign: 1 active DKIM key unusable by this process (user Debian-exim, uid [0-9]*): their messages get 451; the first: tenant acme: .*acme.example.e1.pem.*Permission denied' "$W/n/logs/error.log"
 chmod 640 "$W/up/keys/acme.example.e1.pem"
 nginx_reload "$W/n"
 sleep 1
@@ -300,5 +300,5 @@ mkdir -p "$W/ex"
   sed -e "s|/etc/ssl/certs/relay.pem|$W/tls.crt|; s|/etc/ssl/private/relay.key|$W/tls.key|" \
       -e "s|/var/lib/nginx/tenantalign|$W/ex/temp|; s|/var/log/nginx/error.log|$W/ex/error.log|" "$TOP/modules/nginx/mail-example.conf"; } >"$W/ex/nginx.conf"
 check "modules/nginx/mail-example.conf passes nginx -t" \
-    /usr/sbin/nginx -t -q -p "$W/ex" -c "$W/ex/nginx.conf" -e "$W/ex/error.log"
+    nginx_bin -t -q -p "$W/ex" -c "$W/ex/nginx.conf" -e "$W/ex/error.log"
 finish
