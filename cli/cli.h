@@ -61,6 +61,8 @@ int  ta_cli_state_lock(const char *path, const char *cmd);
 int  ta_cli_state_save(const char *path, const struct ta_state *st, const char *cmd);
 /* --now EPOCH, or the time (tests and dry runs ask what happens at a given time) */
 int  ta_cli_now(const char *arg, int64_t *now, const char *cmd);
+int  ta_cli_write_atomic(const char *path, const char *text, size_t len, unsigned mode,
+    const char *cmd);
 
 int ta_cmd_compile(int argc, char **argv);
 int ta_cmd_check(int argc, char **argv);
@@ -69,5 +71,6 @@ int ta_cmd_keygen(int argc, char **argv);
 int ta_cmd_dns(int argc, char **argv);
 int ta_cmd_verify(int argc, char **argv);
 int ta_cmd_rotate(int argc, char **argv);
+int ta_cmd_hold(int argc, char **argv);
 
 #endif

@@ -12,6 +12,8 @@
  *	int  ta_cli_state_save(const char *path, const struct ta_state *st,
  *	                       const char *cmd);
  *	int  ta_cli_now(const char *arg, int64_t *now, const char *cmd);
+ *	int  ta_cli_write_atomic(const char *path, const char *text, size_t len,
+ *	                         unsigned mode, const char *cmd);
  * DESCRIPTION
  *	verify and rotate read the state, change it and write it back whole;
  *	ta_cli_state_lock() takes an exclusive lock on PATH.lock for that
@@ -23,6 +25,8 @@
  *	stop every key from signing). Errors go to standard error, prefixed
  *	with cmd; the return value is an exit status. ta_cli_now() reads
  *	--now (seconds since 1970, UTC: what the lifecycle would be then).
+ *	ta_cli_write_atomic() is the replace-whole-file step itself (the hold
+ *	file uses it too); ta_cli_state_lock() locks any PATH.lock.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -87,30 +91,42 @@ ta_cli_state_lock(const char *path, const char *cmd)
     return TA_EXIT_OK;      /* the descriptor stays open: the lock with it */
 }
 
+/* ta_cli_write_atomic - replace a file whole: temporary file beside it, fsync, rename */
+int
+ta_cli_write_atomic(const char *path, const char *text, size_t len, unsigned mode, const char *cmd)
+{
+    char    tmp[4096];
+    size_t  off = 0;
+    ssize_t w;
+    int     fd;
+
+    snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path, (long) getpid());
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, (mode_t) mode);
+    while (fd >= 0 && off < len && (w = write(fd, text + off, len - off)) > 0)
+        off += (size_t) w;
+    if (fd < 0 || off != len || fsync(fd) != 0 || close(fd) != 0 || rename(tmp, path) != 0) {
+        fprintf(stderr, "%s: cannot write %s: %s\n", cmd, path, strerror(errno));
+        unlink(tmp);
+        return TA_EXIT_TEMPFAIL;
+    }
+    return TA_EXIT_OK;
+}
+
 /* ta_cli_state_save - replace the state file atomically */
 int
 ta_cli_state_save(const char *path, const ta_state_t *st, const char *cmd)
 {
-    char    tmp[4096], *text;
-    size_t  len, off = 0;
-    ssize_t w;
-    int     fd;
+    char   *text;
+    size_t  len;
+    int     rc;
 
     if (ta_state_format(st, &text, &len) != TA_OK) {
         fprintf(stderr, "%s: out of memory\n", cmd);
         return TA_EXIT_TEMPFAIL;
     }
-    snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path, (long) getpid());
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    while (fd >= 0 && off < len && (w = write(fd, text + off, len - off)) > 0)
-        off += (size_t) w;
+    rc = ta_cli_write_atomic(path, text, len, 0644, cmd);
     free(text);
-    if (fd < 0 || off != len || fsync(fd) != 0 || close(fd) != 0 || rename(tmp, path) != 0) {
-        fprintf(stderr, "%s: cannot write state file %s: %s\n", cmd, path, strerror(errno));
-        unlink(tmp);
-        return TA_EXIT_TEMPFAIL;
-    }
-    return TA_EXIT_OK;
+    return rc;
 }
 
 /* ta_cli_now - --now EPOCH (UTC seconds), or the time */

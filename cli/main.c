@@ -13,6 +13,8 @@
  *	                (--store S | SOURCE)
  *	tenantalign verify [--server IP[:PORT]] [--state FILE] ... (--store S | SOURCE)
  *	tenantalign rotate --state FILE [--tenant T] [--identity D] [--alg A] SOURCE
+ *	tenantalign pause|resume|suspend|unsuspend --store S --tenant T [--identity D] [--reason R]
+ *	tenantalign holds --store S
  * DESCRIPTION
  *	Each command has --help. Exit status: 0 accept / success, 1 reject /
  *	bad input, 2 tempfail / system error, 64 usage error.
@@ -36,6 +38,8 @@ static const char usage[] =
     "  dns      the DNS records each identity needs, and who publishes them\n"
     "  verify   what DNS really publishes for each identity, check by check\n"
     "  rotate   start a DKIM key rotation: a new pending key, and what to publish\n"
+    "  pause, resume, suspend, unsuspend, holds\n"
+    "           stop a tenant's (or an identity's) mail now, or let it go again\n"
     "\n"
     "'tenantalign COMMAND --help' describes each command.\n"
     "exit status: 0 accept/success, 1 reject/bad input, 2 tempfail/system error, 64 usage\n";
@@ -54,6 +58,11 @@ main(int argc, char **argv)
         { "dns", ta_cmd_dns },
         { "verify", ta_cmd_verify },
         { "rotate", ta_cmd_rotate },
+        { "pause", ta_cmd_hold },
+        { "resume", ta_cmd_hold },
+        { "suspend", ta_cmd_hold },
+        { "unsuspend", ta_cmd_hold },
+        { "holds", ta_cmd_hold },
     };
     size_t i;
 

@@ -24,6 +24,7 @@
 #include "ta_dkim.h"
 #include "ta_engine.h"
 #include "ta_keys.h"
+#include "ta_hold_watch.h"
 #include "ta_orgdomain.h"
 #include "ta_reply.h"
 #include "ta_store.h"
@@ -43,6 +44,7 @@ struct ta_engine {
     char              alarm[400];
     int               alarm_pending;    /* for the next effects */
     EVP_MD           *sha256;           /* fetched once for every message's hashes */
+    ta_hold_watch_t  *holds;            /* STORE.hold: paused and suspended tenants */
 };
 
 enum { TXN_NEW, TXN_SIGNING, TXN_DECIDED, TXN_DONE };
@@ -163,6 +165,13 @@ ta_engine_open(const ta_engine_conf_t *conf, ta_engine_t **out, char *err, size_
         return TA_ESYSTEM;
     }
     e->conf.fault = e->fault;
+    if ((e->holds = ta_hold_watch_new(e->store_path)) == NULL) {
+        free(e->fault);
+        free(e->store_path);
+        free(e);
+        snprintf(err, errlen, "out of memory");
+        return TA_ESYSTEM;
+    }
     if (e->conf.reply_eol == NULL)
         e->conf.reply_eol = "\r\n";
     e->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);    /* NULL: fetched per use */
@@ -189,6 +198,7 @@ ta_engine_close(ta_engine_t *e)
         return;
     if (e->store)
         ta_store_close(e->store);
+    ta_hold_watch_free(e->holds);
     EVP_MD_free(e->sha256);
     free(e->store_path);
     free(e->fault);
@@ -276,8 +286,9 @@ ta_engine_warm_keys(ta_engine_t *e, char *problem, size_t size)
 static int
 lookup(ta_engine_t *e, ta_str_t login, ta_tenant_t **tenant, ta_verdict_t *v)
 {
-    char err[256];
-    int  rc;
+    char             err[256];
+    const ta_hold_t *hold;
+    int              rc;
 
     *tenant = NULL;
     if (e->fault) {
@@ -288,6 +299,11 @@ lookup(ta_engine_t *e, ta_str_t login, ta_tenant_t **tenant, ta_verdict_t *v)
     if (!store_ready(e)) {
         memset(v, 0, sizeof(*v));
         ta_verdict_tempfail(v, "tenant store unavailable: %s", e->store_err);
+        return TA_ESYSTEM;
+    }
+    if (ta_hold_watch_get(e->holds, &hold, err, sizeof(err)) != TA_OK) {
+        memset(v, 0, sizeof(*v));
+        ta_verdict_tempfail(v, "%s (who is on hold cannot be told)", err);
         return TA_ESYSTEM;
     }
     rc = ta_store_lookup(e->store, login, tenant, err, sizeof(err));
@@ -304,8 +320,15 @@ decide(ta_engine_t *e, const ta_tenant_t *tenant, ta_str_t login, ta_str_t mail_
     const ta_headers_t *headers, ta_verdict_t *v)
 {
     ta_policy_input_t in;
+    char              err[320];
 
     memset(&in, 0, sizeof(in));
+    /* the hold as it is now (a session may have started before a pause) */
+    if (ta_hold_watch_get(e->holds, &in.hold, err, sizeof(err)) != TA_OK) {
+        memset(v, 0, sizeof(*v));
+        ta_verdict_tempfail(v, "%s (who is on hold cannot be told)", err);
+        return;
+    }
     in.tenant = tenant;
     in.login = login;
     in.mail_from = mail_from;

@@ -40,6 +40,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ta_hold.h"
 #include "ta_orgdomain.h"
 #include "ta_policy.h"
 
@@ -396,6 +397,40 @@ envelope_identity(const ta_tenant_t *t, ta_str_t env, int null_sender)
     return NULL;
 }
 
+/* hold_verdict - the provider paused (451) or suspended (550 5.7.1) this mail;
+ * 1 when it did. Monitor mode does not lift it: it is the operator's switch. */
+static int
+hold_verdict(const ta_policy_input_t *in, const ta_identity_t *id, ta_verdict_t *v)
+{
+    const ta_tenant_t     *t = in->tenant;
+    const ta_hold_entry_t *e;
+    char                   name[TA_LOCAL_MAX * 4 + TA_DOMAIN_MAX + 2] = "";
+    int                    n = 0;
+
+    if (in->hold == NULL)
+        return 0;
+    if (id != NULL)
+        n = id->mode == TA_MODE_ADDRESS
+            ? snprintf(name, sizeof(name), "%.*s@%.*s", (int) id->local_part.len, id->local_part.data,
+                       (int) id->domain.len, id->domain.data)
+            : snprintf(name, sizeof(name), "%.*s", (int) id->domain.len, id->domain.data);
+    e = ta_hold_find(in->hold, t->name, ta_str(name, n > 0 && (size_t) n < sizeof(name) ? (size_t) n : 0));
+    if (e == NULL)
+        return 0;
+    set_codes(v, e->kind == TA_HOLD_SUSPEND ? TA_REJECT : TA_TEMPFAIL);
+    memcpy(v->enhanced, e->kind == TA_HOLD_SUSPEND ? "5.7.1" : "4.7.1", 6);
+    if (e->identity.len == 1 && e->identity.data[0] == '*')
+        snprintf(v->reason, sizeof(v->reason), "tenant %.*s is %s by the provider: %s", (int) t->name.len,
+                 t->name.data, e->kind == TA_HOLD_SUSPEND ? "suspended" : "paused", e->reason.data);
+    else
+        snprintf(v->reason, sizeof(v->reason), "sending as %s is %s by the provider: %s", e->identity.data,
+                 e->kind == TA_HOLD_SUSPEND ? "suspended" : "paused", e->reason.data);
+    v->monitor = 0;
+    v->nsign = 0;
+    v->held = 1;
+    return 1;
+}
+
 /* decide_envelope - the MAIL FROM-time check */
 static void
 decide_envelope(const ta_policy_input_t *in, const ta_address_t *env, ta_verdict_t *v)
@@ -416,6 +451,7 @@ decide_envelope(const ta_policy_input_t *in, const ta_address_t *env, ta_verdict
         return;
     }
     v->identity = id;
+    (void) hold_verdict(in, id, v);
 }
 
 /* decide_message - checks 3 to 11, on the header section */
@@ -463,6 +499,8 @@ decide_message(const ta_policy_input_t *in, const ta_address_t *envp,
         return;
     }
     v->identity = id;
+    if (hold_verdict(in, id, v))
+        return;     /* 6a. the provider paused or suspended it */
     if (id->monitor)
         monitor = 1;
 
@@ -578,6 +616,10 @@ ta_decide(const ta_policy_input_t *in, ta_verdict_t *v)
     }
     if (tenant_all_monitor(t))
         monitor = 1;
+
+    /* 1a. the provider paused or suspended the whole tenant */
+    if (hold_verdict(in, NULL, v))
+        return;
 
     /* 2. the envelope sender parses */
     if (env_rc != TA_OK) {

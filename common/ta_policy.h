@@ -33,6 +33,8 @@
 #include "ta_header.h"
 #include "ta_address.h"
 
+struct ta_hold;
+
 #define TA_MAX_SIGN 8
 
 typedef enum {
@@ -48,12 +50,14 @@ typedef struct {
     const ta_headers_t *headers;    /* NULL: envelope-only check */
     int                 reject_unknown_login;
     int                 monitor_all;    /* adapter-wide monitor mode */
+    const struct ta_hold *hold;         /* paused and suspended tenants; NULL: none */
 } ta_policy_input_t;
 
 typedef struct {
     ta_action_t          action;
     unsigned             monitor:1;      /* accepted only because of monitor mode */
     unsigned             rewrite_sender:1; /* use new_sender as envelope sender */
+    unsigned             held:1;         /* paused or suspended by the provider (ta_hold) */
     const ta_identity_t *identity;       /* the identity that matched, if any */
     size_t               nsign;
     const ta_key_t      *sign[TA_MAX_SIGN]; /* keys to sign with, in order */

@@ -436,6 +436,33 @@ ta_store_lookup(ta_store_t *st, ta_str_t login, ta_tenant_t **out, char *err, si
     return tenant_record(st, login, out, err, errlen);
 }
 
+/* ta_store_tenant - a tenant by its name (stores compiled since the name
+ * index: TA_NOTFOUND otherwise) */
+int
+ta_store_tenant(ta_store_t *st, ta_str_t name, ta_tenant_t **out, char *err, size_t errlen)
+{
+    char           key[1 + 256], login[256];
+    const char    *v;
+    unsigned       vlen;
+    int            rc;
+
+    *out = NULL;
+    if (name.len == 0 || name.len > 255)
+        return TA_NOTFOUND;
+    key[0] = 'T';
+    memcpy(key + 1, name.data, name.len);
+    rc = cdb_find(&st->cdb, key, (unsigned) name.len + 1);
+    if (rc == 0)
+        return TA_NOTFOUND;
+    vlen = cdb_datalen(&st->cdb);
+    if (rc < 0 || vlen == 0 || vlen > 255 || (v = cdb_get(&st->cdb, vlen, cdb_datapos(&st->cdb))) == NULL) {
+        snprintf(err, errlen, "store %s is corrupt (lookup failed)", st->path);
+        return TA_ESYSTEM;
+    }
+    memcpy(login, v, vlen);
+    return ta_store_lookup(st, ta_str(login, vlen), out, err, errlen);
+}
+
 /* each - every login's tenant, lent to lend or given to give */
 static int
 each(ta_store_t *st, int (*lend)(const ta_tenant_t *t, void *arg),

@@ -7,6 +7,9 @@
  *	int  ta_store_open(const char *path, ta_store_t **out, char *err, size_t errlen);
  *	int  ta_store_refresh(ta_store_t *st, char *err, size_t errlen);
  *	unsigned ta_store_bad_seq(const ta_store_t *st);
+ *	int  ta_store_tenant(ta_store_t *st, ta_str_t name, ta_tenant_t **out,
+ *	                     char *err, size_t errlen);
+int  ta_store_tenant(ta_store_t *st, ta_str_t name, ta_tenant_t **out, char *err, size_t errlen);
  *	int  ta_store_lookup(ta_store_t *st, ta_str_t login, ta_tenant_t **out,
  *	                     char *err, size_t errlen);
  *	int  ta_store_each(ta_store_t *st, int (*fn)(const ta_tenant_t *, void *),
@@ -33,6 +36,9 @@
  *	put in place is mapped at the next second. A broken file is read once,
  *	not every second. ta_store_bad_seq() counts the bad files and
  *	disappearances seen, so that callers can log each once.
+ *
+ *	ta_store_tenant() finds a tenant by its name (the "T" index; a store
+ *	compiled before it has none: TA_NOTFOUND).
  *
  *	ta_store_lookup() finds the tenant acting for an SMTP AUTH login and
  *	returns a record in one allocation (free it with ta_tenant_free());
@@ -80,6 +86,7 @@ typedef struct {
 int  ta_store_open(const char *path, ta_store_t **out, char *err, size_t errlen);
 int  ta_store_refresh(ta_store_t *st, char *err, size_t errlen);
 unsigned ta_store_bad_seq(const ta_store_t *st);
+int  ta_store_tenant(ta_store_t *st, ta_str_t name, ta_tenant_t **out, char *err, size_t errlen);
 int  ta_store_lookup(ta_store_t *st, ta_str_t login, ta_tenant_t **out,
     char *err, size_t errlen);
 int  ta_store_each(ta_store_t *st, int (*fn)(const ta_tenant_t *t, void *arg),

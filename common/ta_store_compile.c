@@ -370,6 +370,14 @@ write_store(const ta_conf_t *c, const char *store, const ta_compile_opts_t *opts
             snprintf(err, errlen, "tenant %s: record too large or out of memory", c->tenants[i].tenant.name.data);
             goto fail_msg;
         }
+        /* by name too (pause, suspend): the tenant's first login */
+        if (c->tenants[i].tenant.name.len <= 255 && c->tenants[i].nlogins > 0) {
+            key[0] = 'T';
+            memcpy(key + 1, c->tenants[i].tenant.name.data, c->tenants[i].tenant.name.len);
+            if (cdb_make_add(&cm, key, (unsigned) c->tenants[i].tenant.name.len + 1,
+                             c->tenants[i].logins[0].data, (unsigned) c->tenants[i].logins[0].len) != 0)
+                goto fail;
+        }
         for (j = 0; j < c->tenants[i].nlogins; j++) {
             key[0] = 'L';
             memcpy(key + 1, c->tenants[i].logins[j].data, c->tenants[i].logins[j].len);

@@ -8,6 +8,7 @@
  *	  "\0meta"       TA_STORE_MAGIC, u32 format version, u32 tenant count,
  *	                 u32 flags (bit 0: reject unknown logins)
  *	  "L" LOGIN      the tenant record acting for that login
+ *	  "T" NAME       (since version 3) the tenant's first login: tenants by name
  *	  "\0prov"       (version 2) the provider block: u8 flags (require_dmarc
  *	                 1, present 2); u8 n, n str name servers; str
  *	                 cname_zone; str return_path_cname; str return_path_mx;
