@@ -37,6 +37,50 @@ rnd(unsigned *s)
     return *s;
 }
 
+/*
+ * decisions - decisions per second over LOOKUPS / 4 random tenants: lookup,
+ * header parse, the pure decision, with hold (NULL: none). Every tenant not
+ * held must be accepted and signed twice; -1 when one is not.
+ */
+static double
+decisions(ta_store_t *st, long n, unsigned *seed, const ta_hold_t *hold)
+{
+    static ta_header_field_t fields[64];
+    ta_headers_t             h;
+    ta_policy_input_t        in;
+    ta_verdict_t             v;
+    ta_tenant_t             *t;
+    char                     key[32], from[64], msg[256], err[256];
+    double                   t0 = bench_now();
+    long                     i;
+    int                      klen, ml;
+
+    for (i = 0; i < LOOKUPS / 4; i++) {
+        unsigned id = rnd(seed) % (unsigned) n;
+
+        klen = snprintf(key, sizeof(key), "u%u", id);
+        snprintf(from, sizeof(from), "<bounce@b.d%u.example>", id);
+        ml = snprintf(msg, sizeof(msg), "From: News <news@d%u.example>\r\nTo: c@customer.example\r\n"
+                      "Subject: hello\r\nDate: Tue, 24 Nov 2026 10:00:00 +0000\r\n\r\n", id);
+        if (ta_store_lookup(st, ta_str(key, (size_t) klen), &t, err, sizeof(err)) != TA_OK)
+            return -1;
+        ta_headers_parse(&h, msg, (size_t) ml, TA_EOL_CRLF, fields, 64);
+        memset(&in, 0, sizeof(in));
+        in.tenant = t;
+        in.login = ta_str(key, (size_t) klen);
+        in.mail_from = ta_str_cstr(from);
+        in.headers = &h;
+        in.hold = hold;
+        ta_decide(&in, &v);
+        ta_tenant_free(t);
+        if (!v.held && (v.action != TA_ACCEPT || v.nsign != 2)) {
+            fprintf(stderr, "bench_store: unexpected verdict %s\n", v.reason);
+            return -1;
+        }
+    }
+    return (LOOKUPS / 4) / (bench_now() - t0);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -56,11 +100,6 @@ main(int argc, char **argv)
     unsigned          seed = 12345;
     int               r, fd, klen;
     struct cdb        cdb;
-    static ta_header_field_t fields[64];
-    ta_headers_t      h;
-    ta_policy_input_t in;
-    ta_verdict_t      v;
-    char              msg[256], from[64];
     volatile long     sink = 0;
 
     if (mkdtemp(dir) == NULL)
@@ -117,28 +156,8 @@ main(int argc, char **argv)
         }
         look[r] = (bench_now() - t0) / LOOKUPS;
         /* a decision: lookup, parse the header section, decide */
-        t0 = bench_now();
-        for (i = 0; i < LOOKUPS / 4; i++) {
-            unsigned id = rnd(&seed) % (unsigned) n;
-            klen = snprintf(key, sizeof(key), "u%u", id);
-            snprintf(from, sizeof(from), "<bounce@b.d%u.example>", id);
-            int ml = snprintf(msg, sizeof(msg), "From: News <news@d%u.example>\r\nTo: c@customer.example\r\n"
-                              "Subject: hello\r\nDate: Tue, 24 Nov 2026 10:00:00 +0000\r\n\r\n", id);
-            ta_store_lookup(st, ta_str(key, (size_t) klen), &t, err, sizeof(err));
-            ta_headers_parse(&h, msg, (size_t) ml, TA_EOL_CRLF, fields, 64);
-            memset(&in, 0, sizeof(in));
-            in.tenant = t;
-            in.login = ta_str(key, (size_t) klen);
-            in.mail_from = ta_str_cstr(from);
-            in.headers = &h;
-            ta_decide(&in, &v);
-            if (v.action != TA_ACCEPT || v.nsign != 2) {
-                fprintf(stderr, "bench_store: unexpected verdict %s\n", v.reason);
-                return 1;
-            }
-            ta_tenant_free(t);
-        }
-        dec[r] = (LOOKUPS / 4) / (bench_now() - t0);
+        if ((dec[r] = decisions(st, n, &seed, NULL)) < 0)
+            return 1;
     }
     cdb_free(&cdb);
     close(fd);
@@ -201,35 +220,9 @@ main(int argc, char **argv)
         reread[r] = bench_now() - t0;
     }
     /* a decision with 10,000 holds, alternating with the same without */
-    for (r = 0; r < 2 * RUNS; r++) {
-        t0 = bench_now();
-        for (i = 0; i < LOOKUPS / 4; i++) {
-            unsigned id = rnd(&seed) % (unsigned) n;
-            klen = snprintf(key, sizeof(key), "u%u", id);
-            snprintf(from, sizeof(from), "<bounce@b.d%u.example>", id);
-            int ml = snprintf(msg, sizeof(msg), "From: News <news@d%u.example>\r\nTo: c@customer.example\r\n"
-                              "Subject: hello\r\nDate: Tue, 24 Nov 2026 10:00:00 +0000\r\n\r\n", id);
-            ta_store_lookup(st, ta_str(key, (size_t) klen), &t, err, sizeof(err));
-            ta_headers_parse(&h, msg, (size_t) ml, TA_EOL_CRLF, fields, 64);
-            memset(&in, 0, sizeof(in));
-            in.tenant = t;
-            in.login = ta_str(key, (size_t) klen);
-            in.mail_from = ta_str_cstr(from);
-            in.headers = &h;
-            in.hold = r % 2 ? NULL : seen;
-            ta_decide(&in, &v);
-            if (r % 2 && (v.action != TA_ACCEPT || v.nsign != 2)) {
-                fprintf(stderr, "bench_store: unexpected verdict %s\n", v.reason);
-                return 1;
-            }
-            sink += v.action;
-            ta_tenant_free(t);
-        }
-        if (r % 2)
-            dec_nohold[r / 2] = (LOOKUPS / 4) / (bench_now() - t0);
-        else
-            dec_hold[r / 2] = (LOOKUPS / 4) / (bench_now() - t0);
-    }
+    for (r = 0; r < RUNS; r++)
+        if ((dec_hold[r] = decisions(st, n, &seed, seen)) < 0 || (dec_nohold[r] = decisions(st, n, &seed, NULL)) < 0)
+            return 1;
     ta_hold_watch_free(watch);
     ta_hold_free(hold);
     ta_store_close(st);

@@ -414,19 +414,27 @@ tenant_record(ta_store_t *st, ta_str_t login, ta_tenant_t **out, char *err, size
     return TA_OK;
 }
 
+/* find - the record under PREFIX NAME: 1 found (the cdb positioned on it),
+ * 0 not found, -1 corrupt */
+static int
+find(ta_store_t *st, char prefix, ta_str_t name)
+{
+    char key[1 + 256];
+
+    if (name.len == 0 || name.len > 255)
+        return 0;
+    key[0] = prefix;
+    memcpy(key + 1, name.data, name.len);
+    return cdb_find(&st->cdb, key, (unsigned) name.len + 1);
+}
+
 /* ta_store_lookup - the tenant acting for a login */
 int
 ta_store_lookup(ta_store_t *st, ta_str_t login, ta_tenant_t **out, char *err, size_t errlen)
 {
-    char key[1 + 256];
-    int  rc;
+    int rc = find(st, 'L', login);
 
     *out = NULL;
-    if (login.len == 0 || login.len > 255)
-        return TA_NOTFOUND;
-    key[0] = 'L';
-    memcpy(key + 1, login.data, login.len);
-    rc = cdb_find(&st->cdb, key, (unsigned) login.len + 1);
     if (rc == 0)
         return TA_NOTFOUND;
     if (rc < 0) {
@@ -441,17 +449,12 @@ ta_store_lookup(ta_store_t *st, ta_str_t login, ta_tenant_t **out, char *err, si
 int
 ta_store_tenant(ta_store_t *st, ta_str_t name, ta_tenant_t **out, char *err, size_t errlen)
 {
-    char           key[1 + 256], login[256];
-    const char    *v;
-    unsigned       vlen;
-    int            rc;
+    char        login[256];
+    const char *v;
+    unsigned    vlen;
+    int         rc = find(st, 'T', name);
 
     *out = NULL;
-    if (name.len == 0 || name.len > 255)
-        return TA_NOTFOUND;
-    key[0] = 'T';
-    memcpy(key + 1, name.data, name.len);
-    rc = cdb_find(&st->cdb, key, (unsigned) name.len + 1);
     if (rc == 0)
         return TA_NOTFOUND;
     vlen = cdb_datalen(&st->cdb);
