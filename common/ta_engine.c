@@ -17,7 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
 #include <pwd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <time.h>
 
@@ -280,6 +282,93 @@ ta_engine_warm_keys(ta_engine_t *e, char *problem, size_t size)
                  "messages get 451; the first: %s", w.failed, w.failed == 1 ? "" : "s", user, w.first);
     }
     return TA_KEY_CACHE_SIZE - w.left;
+}
+
+/* readable_by - may uid (with its groups) read the file, by its mode bits? */
+static int
+readable_by(const char *path, uid_t uid, const gid_t *groups, int ngroups, char *why, size_t size)
+{
+    struct stat sb;
+    int         i;
+
+    if (stat(path, &sb) != 0) {
+        snprintf(why, size, "%s: %s", path, strerror(errno));
+        return 0;
+    }
+    if (uid == 0 || (sb.st_uid == uid && (sb.st_mode & S_IRUSR)) || (sb.st_mode & S_IROTH))
+        return 1;
+    for (i = 0; i < ngroups; i++)
+        if (sb.st_gid == groups[i] && (sb.st_mode & S_IRGRP))
+            return 1;
+    snprintf(why, size, "%s (owner %ld, group %ld, mode %04o)", path, (long) sb.st_uid, (long) sb.st_gid,
+             (unsigned) (sb.st_mode & 07777));
+    return 0;
+}
+
+typedef struct {
+    uid_t  uid;
+    gid_t  groups[64];
+    int    ngroups;
+    size_t failed;
+    char   first[800];
+} access_t;
+
+/* access_tenant - the tenant's active key files, as the user would read them */
+static int
+access_tenant(const ta_tenant_t *t, void *arg)
+{
+    access_t *a = arg;
+    size_t    i, k;
+    char      path[4096], why[400];
+
+    for (i = 0; i < t->nidentities; i++)
+        for (k = 0; k < t->identities[i].nkeys; k++) {
+            const ta_key_t *tk = &t->identities[i].keys[k];
+
+            if (tk->state == TA_KEY_ACTIVE && key_path(tk, path, sizeof(path))
+                && !readable_by(path, a->uid, a->groups, a->ngroups, why, sizeof(why)) && a->failed++ == 0)
+                snprintf(a->first, sizeof(a->first), "tenant %.*s: %s", (int) (t->name.len > 255 ? 255 : t->name.len),
+                         t->name.data, why);
+        }
+    return 0;
+}
+
+/*
+ * ta_engine_check_access - would user (the MTA's, when this process runs as
+ * another: Exim's daemon is root, its receiving processes are not) be able
+ * to read the store and the active keys? problem says what it could not,
+ * naming the files and the user; empty when all is readable.
+ */
+void
+ta_engine_check_access(ta_engine_t *e, const char *user, char *problem, size_t size)
+{
+    struct passwd pw, *pwp = NULL;
+    char          pwbuf[1024], why[400], err[256];
+    access_t      a;
+
+    if (size == 0)
+        return;
+
+    problem[0] = '\0';
+    if (getpwnam_r(user, &pw, pwbuf, sizeof(pwbuf), &pwp) != 0 || pwp == NULL) {
+        snprintf(problem, size, "no user %s to check the store and keys for", user);
+        return;
+    }
+    memset(&a, 0, sizeof(a));
+    a.uid = pw.pw_uid;
+    a.ngroups = (int) (sizeof(a.groups) / sizeof(a.groups[0]));
+    if (getgrouplist(user, pw.pw_gid, a.groups, &a.ngroups) < 0)
+        a.ngroups = (int) (sizeof(a.groups) / sizeof(a.groups[0]));
+    if (!readable_by(e->store_path, a.uid, a.groups, a.ngroups, why, sizeof(why))) {
+        snprintf(problem, size, "the store is not readable by user %s: %s: every message gets 451", user, why);
+        return;
+    }
+    if (!store_ready(e))
+        return;
+    (void) ta_store_each(e->store, access_tenant, &a, err, sizeof(err));
+    if (a.failed)
+        snprintf(problem, size, "%zu active DKIM key%s not readable by user %s: their messages get 451; "
+                 "the first: %s", a.failed, a.failed == 1 ? "" : "s", user, a.first);
 }
 
 /* lookup - the tenant for a login; a tempfail verdict on store trouble */

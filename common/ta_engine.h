@@ -10,6 +10,7 @@
  *	void   ta_engine_close(ta_engine_t *e);
  *	void   ta_engine_exit(void);
  *	size_t ta_engine_warm_keys(ta_engine_t *e, char *problem, size_t size);
+ *	void   ta_engine_check_access(ta_engine_t *e, const char *user, char *problem, size_t size);
  *
  *	void   ta_engine_mail(ta_engine_t *e, ta_str_t login, ta_str_t arg,
  *	                      ta_mail_form_t form, ta_mail_t *m);
@@ -53,6 +54,9 @@
  *	many. Keys this process cannot use (a key file its user may not read,
  *	say) are named in problem, for the adapter to log at start, at error
  *	level; each message they would sign still gets its 451.
+ *	ta_engine_check_access() asks the same of another user (by the files'
+ *	owners, groups and modes): for a process that prepares the keys as
+ *	root for children that run as the MTA's user (Exim's daemon).
  *
  *	ta_engine_mail() is the MAIL FROM-time check, on the envelope alone.
  *	form says what arg is: TA_MAIL_ARG, the argument of the client's MAIL
@@ -172,6 +176,7 @@ int    ta_engine_open(const ta_engine_conf_t *conf, ta_engine_t **out,
 void   ta_engine_close(ta_engine_t *e);
 void   ta_engine_exit(void);
 size_t ta_engine_warm_keys(ta_engine_t *e, char *problem, size_t size);
+void   ta_engine_check_access(ta_engine_t *e, const char *user, char *problem, size_t size);
 void   ta_engine_mail(ta_engine_t *e, ta_str_t login, ta_str_t arg,
     ta_mail_form_t form, ta_mail_t *m);
 

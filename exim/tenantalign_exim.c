@@ -52,6 +52,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -422,6 +423,26 @@ tenantalign_data(uschar **yield, int argc, uschar *argv[])
     return OK;
 }
 
+/*
+ * exim_user_access - the daemon runs as root, its receiving processes as
+ * Exim's user: say now, once, what that user cannot read (the store, a
+ * key), rather than let the first tenant find it out from a 451
+ */
+static void
+exim_user_access(ta_engine_t *e)
+{
+    struct passwd pw, *pwp = NULL;
+    char          buf[1024], problem[1024];
+    uschar       *uid = expand_string(US "$exim_uid");
+
+    if (geteuid() != 0 || uid == NULL
+        || getpwuid_r((uid_t) strtoul(CS uid, NULL, 10), &pw, buf, sizeof(buf), &pwp) != 0 || pwp == NULL)
+        return;
+    ta_engine_check_access(e, pw.pw_name, problem, sizeof(problem));
+    if (problem[0] != '\0')
+        log_write(0, LOG_MAIN, "tenantalign: warning: %s", problem);
+}
+
 /* warm_keys - the store's keys parsed here, through an engine of its own that
  * is closed again: connections open theirs, so the store itself stays lazy */
 static void
@@ -438,7 +459,8 @@ warm_keys(void)
     if (ta_engine_open(&ec, &e, err, sizeof(err)) == TA_OK) {
         (void) ta_engine_warm_keys(e, err, sizeof(err));
         if (err[0] != '\0')
-            log_write(0, LOG_MAIN, "tenantalign: %s", err);
+            log_write(0, LOG_MAIN, "tenantalign: warning: %s", err);
+        exim_user_access(e);
         ta_engine_close(e);
     }
 }

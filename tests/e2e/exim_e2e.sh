@@ -13,7 +13,7 @@
 [ -f "$EXIM_SO" ] || { fail "exim plugin not built ($EXIM_SO)"; finish; }
 W=$(mktemp -d /tmp/ta-exim.XXXXXX); chmod 755 "$W"   # Exim drops to Debian-exim
 PORT=${EXIM_TEST_PORT:-2525}
-trap 'exim_stop "$W/a"; exim_stop "$W/b"; rm -rf "$W"' EXIT
+trap 'exim_stop "$W/a"; exim_stop "$W/b"; [ -n "${KEEP:-}" ] || rm -rf "$W"' EXIT
 D=$TOP/tests/dkim
 SEND="/usr/bin/python3 $TOP/tests/e2e/smtp_send.py --port $PORT"
 
@@ -179,5 +179,16 @@ if exim_wait_delivery "$W/a" inbox $((n3 + 2)); then
 else
     fail "preload (keys): delivered"
 fi
+# the preload says, at the first connection, which files Exim's own user
+# cannot read: here a key only root may read. (A daemon running as root
+# checks the files' modes for that user; one that dropped to it - as here,
+# with -C - finds out by reading them.)
+exim_stop "$W/a"; sleep 0.3
+chmod 600 "$W/a/keys/acme.example.e1.pem"
+exim_start "$W/a" || fail "exim with the preload restarted"
+r=$($SEND --login acme --mail-from bounce@bounces.acme.example "$W/ok.eml")
+check "preload: a key Debian-exim cannot read is said once, naming user and file" \
+    grep -q 'tenantalign: warning: 1 active DKIM key .*user Debian-exim.*: their messages get 451; the first: tenant acme: .*acme.example.e1.pem' "$(exim_mainlog "$W/a")"
+chmod 640 "$W/a/keys/acme.example.e1.pem"
 check "no crash, no panic" bash -c '! grep -q "signal\|crash" "$1"/log/paniclog 2>/dev/null' _ "$W/a"
 finish

@@ -347,6 +347,34 @@ test_monitor_lf(void **state)
     ta_engine_close(e);
 }
 
+/* test_access - what another user could read: the store and the active keys, by their modes */
+static void
+test_access(void **state)
+{
+    ta_engine_t *e = engine(TA_EOL_CRLF, TA_ENFORCE, NULL, NULL);
+    char         problem[1024];
+    struct stat  sb;
+
+    (void) state;
+    ta_engine_check_access(e, "root", problem, sizeof(problem));
+    assert_string_equal(problem, "");
+    ta_engine_check_access(e, "no-such-user-here", problem, sizeof(problem));
+    assert_non_null(strstr(problem, "no user no-such-user-here"));
+    /* nobody exists on Debian; the test's key files are its owner's alone (0600),
+     * and the test store 0640 (or the test runs as nobody's owner: skip) */
+    if (stat(store, &sb) == 0 && sb.st_uid != 65534) {
+        ta_engine_check_access(e, "nobody", problem, sizeof(problem));
+        if ((sb.st_mode & S_IROTH) == 0)
+            assert_non_null(strstr(problem, "the store is not readable by user nobody"));
+        chmod(store, 0644);
+        ta_engine_check_access(e, "nobody", problem, sizeof(problem));
+        assert_non_null(strstr(problem, "active DKIM keys not readable by user nobody"));
+        assert_non_null(strstr(problem, "mode 0600"));
+        chmod(store, sb.st_mode & 07777);
+    }
+    ta_engine_close(e);
+}
+
 static void
 test_faults(void **state)
 {
@@ -396,6 +424,7 @@ main(void)
         cmocka_unit_test(test_rewrite),
         cmocka_unit_test(test_monitor_lf),
         cmocka_unit_test(test_faults),
+        cmocka_unit_test(test_access),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
