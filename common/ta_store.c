@@ -169,7 +169,8 @@ unusable(ta_store_t *st, int kind, const struct stat *sb, const char *why, char 
     if (sb != NULL)
         st->bad = *sb;
     st->usable = 0;
-    snprintf(st->why, sizeof(st->why), "%s", why);
+    if (why != st->why)         /* the same bad file again: its reason is kept already */
+        snprintf(st->why, sizeof(st->why), "%s", why);
     snprintf(err, errlen, "%s", st->why);
     return TA_ESYSTEM;
 }

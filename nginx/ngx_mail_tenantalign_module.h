@@ -132,6 +132,7 @@ typedef struct {
     unsigned                    client_eof:1;
     unsigned                    quit:1;
     unsigned                    mail_ok:1;
+    unsigned                    mail_sent:1;    /* a MAIL went up: RCPT may follow */
     unsigned                    closing:1;
     unsigned                    up_chunking:1;  /* the upstream offers CHUNKING */
     unsigned                    up_pipelining:1;

@@ -105,6 +105,7 @@ ngx_mail_tenantalign_mail(ngx_mail_ta_ctx_t *ctx, ta_str_t arg)
                    TA_MAIL_ARG, &m);
 
     if (m.fx.action != TA_ACCEPT) {
+        ctx->mail_sent = 0;
         ngx_mail_tenantalign_log_effects(s->connection->log, &m.fx);
 
         if (ngx_mail_tenantalign_local(ctx, m.fx.reply.data, m.fx.reply.len)
@@ -132,6 +133,7 @@ ngx_mail_tenantalign_mail(ngx_mail_ta_ctx_t *ctx, ta_str_t arg)
 
     ngx_memcpy(ctx->mail_arg.data, arg.data, arg.len);
     ctx->mail_arg.len = arg.len;
+    ctx->mail_sent = 1;
 }
 
 
@@ -169,6 +171,19 @@ ngx_mail_tenantalign_command(ngx_mail_ta_ctx_t *ctx, ngx_str_t *line)
         return;
 
     case TA_SMTP_VERB_RCPT:
+        if (!ctx->mail_sent) {
+            /*
+             * no MAIL went up (refused here, or none given): answered
+             * here too, as a pipelining client sends its RCPTs after a
+             * MAIL it has no reply to yet; the upstream would count
+             * each as a protocol error and drop the session
+             */
+            (void) ngx_mail_tenantalign_local_str(ctx,
+                         "503 5.5.1 no sender: MAIL FROM was not accepted"
+                         CRLF);
+            return;
+        }
+
         cmd = cmd_rcpt;
         break;
 

@@ -58,6 +58,7 @@ void
 ngx_mail_tenantalign_reset(ngx_mail_ta_ctx_t *ctx)
 {
     ctx->mail_ok = 0;
+    ctx->mail_sent = 0;
     ctx->rcpts = 0;
     ctx->rcpt_lines.len = 0;
     ngx_mail_tenantalign_msg_free(ctx);

@@ -63,7 +63,7 @@ if [ $quick -eq 0 ]; then
     done
 
     # 4. CLI, verifier and end-to-end scripts
-    for s in tests/cli/*.sh tests/dkim/*.sh tests/dns/*.sh tests/e2e/*.sh tests/deb/*.sh; do
+    for s in tests/cli/*.sh tests/dkim/*.sh tests/dns/*.sh tests/e2e/*.sh tests/deb/*.sh tests/soak/soak_test.sh; do
         [ -f "$s" ] || continue
         case $(basename "$s") in lib_*) continue ;; esac   # sourced helpers
         run_prog "${s#tests/}" bash "$s"

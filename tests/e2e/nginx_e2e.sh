@@ -293,6 +293,35 @@ r=$($SEND --port "$P" --login acme --mail-from bounce@acme.example "$W/spoof.eml
 check "reload with the module again: enforcing" grep -q '^0 DATA 550 5.7.515' <<<"$r"
 check "no worker crashed" bash -c '! grep -q "exited on signal" "$1"' _ "$W/n/logs/error.log"
 
+# a pipelining client whose MAIL the module refuses: its RCPTs are answered
+# here (503 5.5.1), never sent up as RCPT-without-MAIL (Exim drops a session
+# after three such protocol errors); five refused transactions in one session
+r=$(/usr/bin/python3 - "$P" <<'PY'
+import base64, socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+f = s.makefile("rb")
+def reply():
+    lines = []
+    while True:
+        l = f.readline()
+        if not l:
+            return "EOF"
+        lines.append(l.decode().strip())
+        if l[3:4] != b"-":
+            return lines[-1]
+reply(); s.sendall(b"EHLO c.test\r\n"); reply()
+s.sendall(b"AUTH PLAIN " + base64.b64encode(b"\0acme\0secret") + b"\r\n"); reply()
+for i in range(5):
+    s.sendall(b"MAIL FROM:<x@mail.other.example>\r\nRCPT TO:<someone@customer.example>\r\nDATA\r\n")
+    print(reply()[:3], reply(), reply()[:3])
+    s.sendall(b"RSET\r\n")
+    print(reply()[:3])
+PY
+)
+check "pipelined RCPT after a refused MAIL: answered here, five times" \
+    bash -c '[ "$(grep -c "^550 503 5.5.1 no sender: MAIL FROM was not accepted 554$" <<<"$1")" -eq 5 ] && [ "$(grep -c "^250$" <<<"$1")" -eq 5 ]' _ "$r"
+check "... and the upstream saw no protocol error" bash -c '! grep -q "too many syntax or protocol errors\|RCPT without MAIL\|sender not yet given" "$1"' _ "$(exim_mainlog "$W/up")"
+
 # the example mail block shipped in modules/nginx is valid for this nginx
 mkdir -p "$W/ex"
 { echo "load_module /usr/lib/nginx/modules/ngx_mail_module.so;"; echo "load_module $NGINX_SO;"
