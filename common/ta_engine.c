@@ -231,34 +231,50 @@ typedef struct {
     char   first[320];          /* the first of them, and why */
 } warm_t;
 
-/* warm_tenant - parse a tenant's signing keys into the process's key cache */
+/* each_active_key - fn for each active key of a tenant, with its file name,
+ * until fn returns non-zero */
 static int
-warm_tenant(const ta_tenant_t *t, void *arg)
+each_active_key(const ta_tenant_t *t, int (*fn)(const ta_tenant_t *t, const ta_key_t *k,
+    const char *path, void *arg), void *arg)
 {
-    warm_t   *w = arg;
-    size_t    i, k;
-    char      path[4096], err[256];
-    EVP_PKEY *key;
+    char   path[4096];
+    size_t i, k;
 
-    for (i = 0; i < t->nidentities; i++) {
+    for (i = 0; i < t->nidentities; i++)
         for (k = 0; k < t->identities[i].nkeys; k++) {
             const ta_key_t *tk = &t->identities[i].keys[k];
 
-            if (w->left == 0)
+            if (tk->state == TA_KEY_ACTIVE && key_path(tk, path, sizeof(path)) && fn(t, tk, path, arg) != 0)
                 return 1;
-            if (tk->state != TA_KEY_ACTIVE || !key_path(tk, path, sizeof(path)))
-                continue;
-            if (ta_key_get(path, tk->alg, &key, err, sizeof(err)) == TA_OK) {
-                EVP_PKEY_free(key);     /* parsed and cached is all we wanted */
-                w->left--;
-            } else if (w->failed++ == 0) {
-                /* said now, at start; each message it would sign still tempfails */
-                snprintf(w->first, sizeof(w->first), "tenant %.*s: %s", (int) t->name.len, t->name.data,
-                         err);
-            }
         }
+    return 0;
+}
+
+/* warm_key - one signing key parsed into the process's key cache */
+static int
+warm_key(const ta_tenant_t *t, const ta_key_t *tk, const char *path, void *arg)
+{
+    warm_t   *w = arg;
+    char      err[256];
+    EVP_PKEY *key;
+
+    if (w->left == 0)
+        return 1;
+    if (ta_key_get(path, tk->alg, &key, err, sizeof(err)) == TA_OK) {
+        EVP_PKEY_free(key);     /* parsed and cached is all we wanted */
+        w->left--;
+    } else if (w->failed++ == 0) {
+        /* said now, at start; each message it would sign still tempfails */
+        snprintf(w->first, sizeof(w->first), "tenant %.*s: %s", (int) t->name.len, t->name.data, err);
     }
     return 0;
+}
+
+/* warm_tenant - a tenant's signing keys into the key cache (ta_store_each) */
+static int
+warm_tenant(const ta_tenant_t *t, void *arg)
+{
+    return each_active_key(t, warm_key, arg);
 }
 
 /* ta_engine_warm_keys - the store's active signing keys into the key cache, as
@@ -313,24 +329,25 @@ typedef struct {
     char   first[800];
 } access_t;
 
-/* access_tenant - the tenant's active key files, as the user would read them */
+/* access_key - one active key file, as the user would read it */
+static int
+access_key(const ta_tenant_t *t, const ta_key_t *tk, const char *path, void *arg)
+{
+    access_t *a = arg;
+    char      why[400];
+
+    (void) tk;
+    if (!readable_by(path, a->uid, a->groups, a->ngroups, why, sizeof(why)) && a->failed++ == 0)
+        snprintf(a->first, sizeof(a->first), "tenant %.*s: %s", (int) (t->name.len > 255 ? 255 : t->name.len),
+                 t->name.data, why);
+    return 0;
+}
+
+/* access_tenant - the tenant's active key files (ta_store_each) */
 static int
 access_tenant(const ta_tenant_t *t, void *arg)
 {
-    access_t *a = arg;
-    size_t    i, k;
-    char      path[4096], why[400];
-
-    for (i = 0; i < t->nidentities; i++)
-        for (k = 0; k < t->identities[i].nkeys; k++) {
-            const ta_key_t *tk = &t->identities[i].keys[k];
-
-            if (tk->state == TA_KEY_ACTIVE && key_path(tk, path, sizeof(path))
-                && !readable_by(path, a->uid, a->groups, a->ngroups, why, sizeof(why)) && a->failed++ == 0)
-                snprintf(a->first, sizeof(a->first), "tenant %.*s: %s", (int) (t->name.len > 255 ? 255 : t->name.len),
-                         t->name.data, why);
-        }
-    return 0;
+    return each_active_key(t, access_key, arg);
 }
 
 /*
