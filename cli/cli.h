@@ -49,7 +49,6 @@ int  ta_cli_identities(const char *store, const char *source, const struct ta_st
     int64_t now, const char *tenant, const char *identity, ta_cli_ids_t *ids, const char *cmd);
 const ta_provider_t *ta_cli_provider(const ta_cli_ids_t *ids);
 void ta_cli_identities_free(ta_cli_ids_t *ids);
-void ta_cli_identity_name(const ta_identity_t *id, char *buf, size_t size);
 /* a new private key in a new file (cmd_keygen.c); alg rsa2048, rsa3072 or ed25519 */
 struct evp_pkey_st;
 int  ta_cli_new_key(const char *alg, const char *path, unsigned mode, struct evp_pkey_st **out,
@@ -57,7 +56,7 @@ int  ta_cli_new_key(const char *alg, const char *path, unsigned mode, struct evp
 
 /* the onboarding state file (cli_state.c) */
 int  ta_cli_state_load(const char *path, int must_exist, struct ta_state **out, const char *cmd);
-int  ta_cli_state_lock(const char *path, const char *cmd);
+int  ta_cli_lock(const char *path, const char *cmd);
 int  ta_cli_state_save(const char *path, const struct ta_state *st, const char *cmd);
 /* --now EPOCH, or the time (tests and dry runs ask what happens at a given time) */
 int  ta_cli_now(const char *arg, int64_t *now, const char *cmd);

@@ -8,7 +8,7 @@
  *
  *	int  ta_cli_state_load(const char *path, int must_exist,
  *	                       struct ta_state **out, const char *cmd);
- *	int  ta_cli_state_lock(const char *path, const char *cmd);
+ *	int  ta_cli_lock(const char *path, const char *cmd);
  *	int  ta_cli_state_save(const char *path, const struct ta_state *st,
  *	                       const char *cmd);
  *	int  ta_cli_now(const char *arg, int64_t *now, const char *cmd);
@@ -16,7 +16,7 @@
  *	                         unsigned mode, const char *cmd);
  * DESCRIPTION
  *	verify and rotate read the state, change it and write it back whole;
- *	ta_cli_state_lock() takes an exclusive lock on PATH.lock for that
+ *	ta_cli_lock() takes an exclusive lock on PATH.lock for that
  *	(held until the process exits), so two of them never lose each
  *	other's changes. ta_cli_state_save() writes a temporary file beside
  *	PATH, fsyncs it and renames it over PATH: compile reads the old state
@@ -26,7 +26,7 @@
  *	with cmd; the return value is an exit status. ta_cli_now() reads
  *	--now (seconds since 1970, UTC: what the lifecycle would be then).
  *	ta_cli_write_atomic() is the replace-whole-file step itself (the hold
- *	file uses it too); ta_cli_state_lock() locks any PATH.lock.
+ *	file uses it too); ta_cli_lock() locks any PATH.lock.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -73,9 +73,9 @@ ta_cli_state_load(const char *path, int must_exist, ta_state_t **out, const char
     return TA_EXIT_OK;
 }
 
-/* ta_cli_state_lock - hold PATH.lock exclusively until the process exits */
+/* ta_cli_lock - hold PATH.lock exclusively until the process exits */
 int
-ta_cli_state_lock(const char *path, const char *cmd)
+ta_cli_lock(const char *path, const char *cmd)
 {
     char lock[4096];
     int  fd;

@@ -36,17 +36,6 @@
 #include "ta_lifecycle.h"
 #include "ta_store.h"
 
-/* identity_name - D, or LOCAL@D for an address identity */
-void
-ta_cli_identity_name(const ta_identity_t *id, char *buf, size_t size)
-{
-    if (id->mode == TA_MODE_ADDRESS)
-        snprintf(buf, size, "%.*s@%.*s", (int) id->local_part.len, id->local_part.data,
-                 (int) id->domain.len, id->domain.data);
-    else
-        snprintf(buf, size, "%.*s", (int) id->domain.len, id->domain.data);
-}
-
 /* add_tenant - a tenant's matching identities into the list */
 static int
 add_tenant(ta_cli_ids_t *ids, const ta_tenant_t *t)
@@ -60,7 +49,7 @@ add_tenant(ta_cli_ids_t *ids, const ta_tenant_t *t)
     if (ids->n && ta_str_eq(ids->v[ids->n - 1].tenant->name, t->name))
         return 1;       /* the same tenant again, for its next login */
     for (i = 0; i < t->nidentities; i++) {
-        ta_cli_identity_name(&t->identities[i], name, sizeof(name));
+        (void) ta_identity_name(&t->identities[i], name, sizeof(name));
         if (ids->identity && strcasecmp(ids->identity, name) != 0)
             continue;
         if (ids->n == ids->cap) {

@@ -120,7 +120,7 @@ one_identity(dns_run_t *run, const ta_cli_id_t *ci, const ta_provider_t *pv)
     size_t n;
 
     snprintf(tenant, sizeof(tenant), "%.*s", (int) ci->tenant->name.len, ci->tenant->name.data);
-    ta_cli_identity_name(ci->id, idname, sizeof(idname));
+    (void) ta_identity_name(ci->id, idname, sizeof(idname));
     if (ta_onboard_records(ci->id, pv, ta_dkimrec_key_public, NULL, run->recs, TA_ONBOARD_MAX, &n,
                            err, sizeof(err)) != TA_OK) {
         fprintf(stderr, "tenantalign dns: tenant %s, identity %s: %s\n", tenant, idname, err);

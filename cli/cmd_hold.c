@@ -46,7 +46,7 @@ has_identity(const ta_tenant_t *t, const char *name)
     size_t i;
 
     for (i = 0; i < t->nidentities; i++) {
-        ta_cli_identity_name(&t->identities[i], buf, sizeof(buf));
+        (void) ta_identity_name(&t->identities[i], buf, sizeof(buf));
         if (strcmp(buf, name) == 0)
             return 1;
     }
@@ -158,7 +158,7 @@ ta_cmd_hold(int argc, char **argv)
         return TA_EXIT_REJECT;
     }
 
-    if ((rc = ta_cli_state_lock(path, label)) != TA_EXIT_OK)
+    if ((rc = ta_cli_lock(path, label)) != TA_EXIT_OK)
         return rc;
     text = ta_cli_read(path, &len);
     if (text != NULL) {

@@ -166,7 +166,7 @@ rotate_one(rotate_run_t *run, const ta_cli_id_t *ci, const ta_provider_t *pv)
     size_t               i;
     int                  rc;
 
-    ta_cli_identity_name(id, name, sizeof(name));
+    (void) ta_identity_name(id, name, sizeof(name));
     for (i = 0; i < id->nkeys; i++) {
         const ta_key_t *key = &id->keys[i];
 
@@ -279,7 +279,7 @@ ta_cmd_rotate(int argc, char **argv)
     run.family = run.alg[0] == 'r' ? TA_ALG_RSA_SHA256 : TA_ALG_ED25519_SHA256;
     run.retire = (int64_t) days * 86400;
     if ((rc = ta_cli_now(now_arg, &run.now, "tenantalign rotate")) != TA_EXIT_OK
-        || (rc = ta_cli_state_lock(state_path, "tenantalign rotate")) != TA_EXIT_OK
+        || (rc = ta_cli_lock(state_path, "tenantalign rotate")) != TA_EXIT_OK
         || (rc = ta_cli_state_load(state_path, 0, &run.state, "tenantalign rotate")) != TA_EXIT_OK)
         return rc;
     rc = ta_cli_identities(NULL, argv[optind], run.state, run.now, tenant, identity, &ids,

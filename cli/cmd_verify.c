@@ -123,7 +123,7 @@ render(const verify_run_t *run, const ta_cli_id_t *ci, const ta_verify_report_t 
 
     if (o == NULL)
         return NULL;
-    ta_cli_identity_name(ci->id, idname, sizeof(idname));
+    (void) ta_identity_name(ci->id, idname, sizeof(idname));
     if (run->json) {
         fprintf(o, "  {\"tenant\":");
         ta_cli_json(o, ci->tenant->name.data, ci->tenant->name.len);
@@ -279,7 +279,7 @@ ta_cmd_verify(int argc, char **argv)
         return rc;
     /* the lock first: the state read is the one this run writes back */
     if (state_path != NULL
-        && ((rc = ta_cli_state_lock(state_path, "tenantalign verify")) != TA_EXIT_OK
+        && ((rc = ta_cli_lock(state_path, "tenantalign verify")) != TA_EXIT_OK
             || (rc = ta_cli_state_load(state_path, 0, &run.state, "tenantalign verify")) != TA_EXIT_OK))
         return rc;
     rc = ta_cli_identities(store, store ? NULL : argv[optind], store ? NULL : run.state, run.now, tenant,

@@ -103,30 +103,17 @@ locate(const ta_hold_t *h, ta_str_t tenant, const ta_str_t *identity, ta_hold_ki
     return lo;
 }
 
-/* name_ok - a tenant or identity: printable, no space, bounded */
+/* printable - 1 to max octets of printable ASCII; spaces only where allowed
+ * (names are fields, a reason is the rest of the line, shown to clients) */
 static int
-name_ok(ta_str_t s)
+printable(ta_str_t s, size_t max, int spaces)
 {
     size_t i;
 
-    if (s.len == 0 || s.len > MAX_NAME)
+    if (s.len == 0 || s.len > max)
         return 0;
     for (i = 0; i < s.len; i++)
-        if ((unsigned char) s.data[i] <= 0x20 || (unsigned char) s.data[i] >= 0x7f)
-            return 0;
-    return 1;
-}
-
-/* reason_ok - shown to clients: printable ASCII, bounded */
-static int
-reason_ok(ta_str_t s)
-{
-    size_t i;
-
-    if (s.len == 0 || s.len > TA_HOLD_REASON_MAX)
-        return 0;
-    for (i = 0; i < s.len; i++)
-        if ((unsigned char) s.data[i] < 0x20 || (unsigned char) s.data[i] >= 0x7f)
+        if ((unsigned char) s.data[i] < (spaces ? 0x20 : 0x21) || (unsigned char) s.data[i] >= 0x7f)
             return 0;
     return 1;
 }
@@ -177,7 +164,8 @@ ta_hold_set(ta_hold_t *h, ta_hold_kind_t kind, ta_str_t tenant, ta_str_t identit
         identity = ta_str("*", 1);
     if (reason.len == 0)
         reason = ta_str("-", 1);
-    if (!name_ok(tenant) || !name_ok(identity) || !reason_ok(reason) || since < 0)
+    if (!printable(tenant, MAX_NAME, 0) || !printable(identity, MAX_NAME, 0)
+        || !printable(reason, TA_HOLD_REASON_MAX, 1) || since < 0)
         return TA_EINPUT;
     at = locate(h, tenant, &identity, kind, &found);
     if (!on) {
@@ -305,9 +293,9 @@ parse_line(ta_hold_t *h, ta_str_t line)
             return "bad time";
         t = t * 10 + (since.data[i] - '0');
     }
-    if (!name_ok(tenant) || !name_ok(identity))
+    if (!printable(tenant, MAX_NAME, 0) || !printable(identity, MAX_NAME, 0))
         return "bad tenant or identity";
-    if (!reason_ok(reason))
+    if (!printable(reason, TA_HOLD_REASON_MAX, 1))
         return "the reason is printable ASCII, 1 to 200 octets";
     (void) locate(h, tenant, &identity, (ta_hold_kind_t) k, &found);
     if (found)

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "ta_clock.h"
+#include "ta_file.h"
 #include "ta_hold_watch.h"
 
 #define HOLD_MAX (64u << 20)
@@ -129,8 +130,7 @@ ta_hold_watch_get(ta_hold_watch_t *w, const ta_hold_t **hold, char *err, size_t 
             w->hold = NULL;
             w->bad = 0;
             memset(&w->st, 0, sizeof(w->st));
-        } else if (sb.st_ino != w->st.st_ino || sb.st_dev != w->st.st_dev || sb.st_size != w->st.st_size
-                   || sb.st_mtim.tv_sec != w->st.st_mtim.tv_sec || sb.st_mtim.tv_nsec != w->st.st_mtim.tv_nsec) {
+        } else if (!ta_same_file(&sb, &w->st)) {
             if (load(w, &sb, err, errlen) != TA_OK)
                 return TA_ESYSTEM;
         }

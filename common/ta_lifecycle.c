@@ -181,10 +181,7 @@ ta_lifecycle_apply(ta_conf_t *c, const ta_state_t *st, int64_t now, ta_fpr_fn fp
             ta_identity_t *id = (ta_identity_t *) &tn->identities[i];
             ta_key_t      *kept;
 
-            if (id->mode == TA_MODE_ADDRESS)
-                snprintf(name, sizeof(name), "%s@%s", id->local_part.data, id->domain.data);
-            else
-                snprintf(name, sizeof(name), "%s", id->domain.data);
+            ta_identity_name(id, name, sizeof(name));
             rc = ta_lifecycle_keys(id, ta_str_cstr(name), st, now, fpr, ctx, keys, notes,
                                    TA_LIFECYCLE_MAX, &n, why, sizeof(why));
             if (rc != TA_OK) {

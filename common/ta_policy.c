@@ -405,16 +405,12 @@ hold_verdict(const ta_policy_input_t *in, const ta_identity_t *id, ta_verdict_t 
     const ta_tenant_t     *t = in->tenant;
     const ta_hold_entry_t *e;
     char                   name[TA_LOCAL_MAX * 4 + TA_DOMAIN_MAX + 2] = "";
-    int                    n = 0;
 
     if (in->hold == NULL)
         return 0;
-    if (id != NULL)
-        n = id->mode == TA_MODE_ADDRESS
-            ? snprintf(name, sizeof(name), "%.*s@%.*s", (int) id->local_part.len, id->local_part.data,
-                       (int) id->domain.len, id->domain.data)
-            : snprintf(name, sizeof(name), "%.*s", (int) id->domain.len, id->domain.data);
-    e = ta_hold_find(in->hold, t->name, ta_str(name, n > 0 && (size_t) n < sizeof(name) ? (size_t) n : 0));
+    if (id != NULL && !ta_identity_name(id, name, sizeof(name)))
+        name[0] = '\0';
+    e = ta_hold_find(in->hold, t->name, ta_str_cstr(name));
     if (e == NULL)
         return 0;
     set_codes(v, e->kind == TA_HOLD_SUSPEND ? TA_REJECT : TA_TEMPFAIL);

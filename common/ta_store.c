@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "ta_clock.h"
+#include "ta_file.h"
 #include "ta_store.h"
 #include "ta_store_format.h"
 
@@ -43,13 +44,6 @@ struct ta_store {
     unsigned            bad_seq;    /* one more at each new bad file or disappearance */
 };
 
-/* same_file - two stats are of the same file, unchanged */
-static int
-same_file(const struct stat *a, const struct stat *b)
-{
-    return a->st_ino == b->st_ino && a->st_dev == b->st_dev && a->st_size == b->st_size
-           && a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
-}
 
 /* le32 - a little-endian u32 */
 static uint32_t
@@ -163,7 +157,7 @@ ta_store_open(const char *path, ta_store_t **out, char *err, size_t errlen)
 static int
 unusable(ta_store_t *st, int kind, const struct stat *sb, const char *why, char *err, size_t errlen)
 {
-    if (kind != st->bad_kind || (kind == 2 && !same_file(sb, &st->bad)))
+    if (kind != st->bad_kind || (kind == 2 && !ta_same_file(sb, &st->bad)))
         st->bad_seq++;
     st->bad_kind = kind;
     if (sb != NULL)
@@ -203,12 +197,12 @@ ta_store_refresh(ta_store_t *st, char *err, size_t errlen)
         snprintf(why, sizeof(why), "store %s: %s", st->path, strerror(errno));
         return unusable(st, 1, NULL, why, err, errlen);
     }
-    if (same_file(&sb, &st->st)) {
+    if (ta_same_file(&sb, &st->st)) {
         st->usable = 1;
         st->bad_kind = 0;
         return TA_OK;
     }
-    if (st->bad_kind == 2 && same_file(&sb, &st->bad))
+    if (st->bad_kind == 2 && ta_same_file(&sb, &st->bad))
         return unusable(st, 2, &sb, st->why, err, errlen);
     if (map_file(st->path, &nfd, &ncdb, &nst, &nset, &nt, why, sizeof(why)) != TA_OK)
         return unusable(st, 2, &sb, why, err, errlen);

@@ -30,10 +30,13 @@
  *	store's mapping, or the record's own allocation).
  *
  *	ta_key_d() is a key's effective d= (its own domain, else its
- *	identity's); ta_alg_name() the algorithm's name in a DKIM a= tag.
+ *	identity's); ta_alg_name() the algorithm's name in a DKIM a= tag;
+ *	ta_identity_name() an identity's name (D, or LOCAL@D).
  */
 #ifndef TA_TENANT_H
 #define TA_TENANT_H
+
+#include <stdio.h>
 
 #include "ta_str.h"
 
@@ -121,6 +124,19 @@ static inline ta_str_t
 ta_key_d(const ta_key_t *k, const ta_identity_t *id)
 {
     return k->domain.len ? k->domain : id->domain;
+}
+
+/* ta_identity_name - D, or LOCAL@D for an address identity (how the source,
+ * the state file and the hold file name it); 0 when it does not fit */
+static inline int
+ta_identity_name(const ta_identity_t *id, char *buf, size_t size)
+{
+    int n = id->mode == TA_MODE_ADDRESS
+            ? snprintf(buf, size, "%.*s@%.*s", (int) id->local_part.len, id->local_part.data,
+                       (int) id->domain.len, id->domain.data)
+            : snprintf(buf, size, "%.*s", (int) id->domain.len, id->domain.data);
+
+    return n > 0 && (size_t) n < size;
 }
 
 /* the names of the key states, by ta_key_state_t */
