@@ -23,7 +23,7 @@ static const ta_identity_t ids[] = {
     { TA_MODE_DOMAIN, S("acme.example"), S(""), S("bounces.acme.example"), S(""),
       TA_ALIGN_RELAXED, 0, 0, 0, 0, 0, 2, keys, TA_DELEG_MANUAL, 1, 0, 0, 0, TA_IDDMARC_UNKNOWN, 0, 0 },
 };
-static const ta_tenant_t tenant = { S("acme"), 1, ids };
+static const ta_tenant_t tenant = { S("acme"), 1, ids, TA_STREAM_TRANSACTIONAL, 0, { { 0, 0, 0, 0 }, { 0, 0, 0, 0 } } };
 
 static const char message[] =
     "Received: from client.example (client.example [192.0.2.1])\r\n"

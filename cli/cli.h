@@ -71,5 +71,6 @@ int ta_cmd_dns(int argc, char **argv);
 int ta_cmd_verify(int argc, char **argv);
 int ta_cmd_rotate(int argc, char **argv);
 int ta_cmd_hold(int argc, char **argv);
+int ta_cmd_stats(int argc, char **argv);
 
 #endif

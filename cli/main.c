@@ -15,6 +15,7 @@
  *	tenantalign rotate --state FILE [--tenant T] [--identity D] [--alg A] SOURCE
  *	tenantalign pause|resume|suspend|unsuspend --store S --tenant T [--identity D] [--reason R]
  *	tenantalign holds --store S
+ *	tenantalign stats [--prometheus|--json] [--top N] [--textfile DIR] [--counters FILE]...
  * DESCRIPTION
  *	Each command has --help. Exit status: 0 accept / success, 1 reject /
  *	bad input, 2 tempfail / system error, 64 usage error.
@@ -40,6 +41,7 @@ static const char usage[] =
     "  rotate   start a DKIM key rotation: a new pending key, and what to publish\n"
     "  pause, resume, suspend, unsuspend, holds\n"
     "           stop a tenant's (or an identity's) mail now, or let it go again\n"
+    "  stats    the per-tenant counters, for Prometheus (textfile) or as JSON\n"
     "\n"
     "'tenantalign COMMAND --help' describes each command.\n"
     "exit status: 0 accept/success, 1 reject/bad input, 2 tempfail/system error, 64 usage\n";
@@ -63,6 +65,7 @@ main(int argc, char **argv)
         { "suspend", ta_cmd_hold },
         { "unsuspend", ta_cmd_hold },
         { "holds", ta_cmd_hold },
+        { "stats", ta_cmd_stats },
     };
     size_t i;
 

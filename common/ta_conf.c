@@ -332,6 +332,11 @@ directive_values(parser_t *ps, const char *name, ta_str_t *out, size_t max, size
         if (out[(*n)++].data == NULL)
             ps->oom = 1;
     }
+    if (ps->tok.type == TK_BAD) {
+        perr(ps, line, "\"%s\": unterminated quoted string or control character", name);
+        skip_statement(ps);
+        return 0;
+    }
     if (ps->tok.type != TK_SEMI || *n == 0) {
         perr(ps, line, "\"%s\" needs one or more values and ends with ';'", name);
         skip_statement(ps);
@@ -805,6 +810,91 @@ parse_provider(parser_t *ps, ta_provider_t *pv)
         perr(ps, line, "provider: return_path_mx needs spf_include (the return path's SPF)");
 }
 
+/* cap_value - "hourly_cap N;": messages per hour, 1 to 4294967295 */
+static int
+cap_value(parser_t *ps, uint32_t *out)
+{
+    ta_str_t           v;
+    size_t             line = ps->tok.line;
+    char              *end;
+    unsigned long long n;
+
+    if (!directive_value(ps, "hourly_cap", &v))
+        return 0;
+    n = strtoull(v.data, &end, 10);
+    if (v.len == 0 || v.len > 10 || *end != '\0' || v.data[0] < '0' || v.data[0] > '9'
+        || n == 0 || n > UINT32_MAX) {
+        perr(ps, line, "hourly_cap \"%s\" is not a number of messages from 1 to %u", v.data,
+             (unsigned) UINT32_MAX);
+        return 0;
+    }
+    *out = (uint32_t) n;
+    return 1;
+}
+
+/* stream_name - transactional or broadcast, with an error otherwise */
+static int
+stream_name(parser_t *ps, size_t line, const char *what, ta_str_t v)
+{
+    static const char *const streams[] = { "transactional", "broadcast", NULL };
+
+    return one_of(ps, line, what, v, streams);
+}
+
+/* parse_stream - stream NAME { require_dmarc on|off; hourly_cap N; } */
+static void
+parse_stream(parser_t *ps, ta_stream_conf_t *streams)
+{
+    size_t            line = ps->tok.line, l;
+    ta_stream_conf_t *sc;
+    int               i;
+
+    next(ps);
+    if (ps->tok.type != TK_WORD) {
+        perr(ps, line, "stream needs a name (transactional or broadcast)");
+        skip_statement(ps);
+        return;
+    }
+    i = stream_name(ps, line, "stream", ta_str(ps->tok.data, ps->tok.len));
+    next(ps);
+    if (!expect_open(ps, "stream", line))
+        return;
+    sc = &streams[i < 0 ? 0 : i];
+    while (ps->tok.type != TK_CLOSE && ps->tok.type != TK_EOF) {
+        l = ps->tok.line;
+        if (word_is(ps, "require_dmarc")) {
+            sc->require_dmarc = flag_directive(ps, "require_dmarc", sc->require_dmarc);
+            sc->require_dmarc_set = 1;
+        } else if (word_is(ps, "hourly_cap")) {
+            if (cap_value(ps, &sc->hourly_cap))
+                sc->hourly_cap_set = 1;
+        } else {
+            perr(ps, l, "unknown field \"%.*s\" in stream (known: require_dmarc, hourly_cap)",
+                (int) ps->tok.len, ps->tok.data);
+            skip_statement(ps);
+        }
+    }
+    if (ps->tok.type != TK_CLOSE) {
+        perr(ps, line, "stream: missing '}'");
+        return;
+    }
+    next(ps);
+}
+
+/* inherit_streams - a tenant's stream settings: its own, else the top level's */
+static void
+inherit_streams(ta_conf_t *c, ta_tenant_t *t)
+{
+    size_t i;
+
+    for (i = 0; i < TA_STREAMS; i++) {
+        if (!t->streams[i].require_dmarc_set)
+            t->streams[i].require_dmarc = c->streams[i].require_dmarc;
+        if (!t->streams[i].hourly_cap_set)
+            t->streams[i].hourly_cap = c->streams[i].hourly_cap;
+    }
+}
+
 /* check_onboarding - each identity's dns setting against the provider block */
 static void
 check_onboarding(parser_t *ps, ta_conf_t *c)
@@ -816,6 +906,7 @@ check_onboarding(parser_t *ps, ta_conf_t *c)
     for (t = 0; t < c->ntenants; t++) {
         ta_conf_tenant_t *ct = &c->tenants[t];
 
+        inherit_streams(c, &ct->tenant);
         for (i = 0; i < ct->tenant.nidentities; i++) {
             ta_identity_t *id = (ta_identity_t *) &ct->tenant.identities[i];
             const char    *d = id->domain.data ? id->domain.data : "?";
@@ -850,7 +941,11 @@ parse_tenant(parser_t *ps, vec_t *tenants)
     ta_conf_tenant_t *ct;
     vec_t             ids = { NULL, 0, 0, sizeof(ta_identity_t) };
     vec_t             logins = { NULL, 0, 0, sizeof(ta_str_t) };
-    ta_str_t          v, *lp;
+    vec_t             streams = { NULL, 0, 0, sizeof(ta_stream_t) };
+    ta_str_t          vals[2], *lp;
+    ta_stream_t      *sp;
+    size_t            n;
+    int               si;
 
     next(ps);
     if (ps->tok.type != TK_WORD) {
@@ -870,16 +965,24 @@ parse_tenant(parser_t *ps, vec_t *tenants)
     while (ps->tok.type != TK_CLOSE && ps->tok.type != TK_EOF) {
         l = ps->tok.line;
         if (word_is(ps, "login")) {
-            if (directive_value(ps, "login", &v)) {
-                if ((lp = vec_push(&logins)) == NULL)
+            /* login NAME [STREAM]; */
+            if (directive_values(ps, "login", vals, 2, &n)) {
+                si = n == 2 ? stream_name(ps, l, "login stream", vals[1]) : TA_STREAM_TRANSACTIONAL;
+                if ((lp = vec_push(&logins)) == NULL || (sp = vec_push(&streams)) == NULL) {
                     ps->oom = 1;
-                else
-                    *lp = v;
+                } else {
+                    *lp = vals[0];
+                    *sp = si < 0 ? TA_STREAM_TRANSACTIONAL : (ta_stream_t) si;
+                }
             }
         } else if (word_is(ps, "identity")) {
             parse_identity(ps, &ids);
+        } else if (word_is(ps, "stream")) {
+            parse_stream(ps, ct->tenant.streams);
+        } else if (word_is(ps, "hourly_cap")) {
+            (void) cap_value(ps, &ct->tenant.hourly_cap);
         } else {
-            perr(ps, l, "unknown field \"%.*s\" in tenant (known: login, identity)",
+            perr(ps, l, "unknown field \"%.*s\" in tenant (known: login, identity, stream, hourly_cap)",
                 (int) ps->tok.len, ps->tok.data);
             skip_statement(ps);
         }
@@ -894,6 +997,7 @@ parse_tenant(parser_t *ps, vec_t *tenants)
         perr(ps, line, "tenant %s has no identity", ct->tenant.name.data);
     ct->nlogins = logins.n;
     ct->logins = vec_to_arena(ps, &logins);
+    ct->login_streams = vec_to_arena(ps, &streams);
     ct->tenant.nidentities = ids.n;
     ct->tenant.identities = vec_to_arena(ps, &ids);
 }
@@ -941,6 +1045,8 @@ ta_conf_parse(const char *text, size_t len, const char *file, const char *basedi
             parse_provider(&ps, &c->provider);
         } else if (word_is(&ps, "require_dmarc")) {
             c->provider.require_dmarc = flag_directive(&ps, "require_dmarc", c->provider.require_dmarc);
+        } else if (word_is(&ps, "stream")) {
+            parse_stream(&ps, c->streams);
         } else if (word_is(&ps, "dns_check")) {
             c->provider.no_dns_check = !flag_directive(&ps, "dns_check", !c->provider.no_dns_check);
         } else if (word_is(&ps, "unknown_login")) {
@@ -948,7 +1054,7 @@ ta_conf_parse(const char *text, size_t len, const char *file, const char *basedi
                 c->reject_unknown_login = i;
         } else {
             if (ps.tok.type == TK_WORD)
-                perr(&ps, l, "unknown directive \"%.*s\" (known: tenant, unknown_login, provider, require_dmarc, dns_check)",
+                perr(&ps, l, "unknown directive \"%.*s\" (known: tenant, unknown_login, provider, require_dmarc, dns_check, stream)",
                     (int) ps.tok.len, ps.tok.data);
             else
                 perr(&ps, l, "unexpected '%s'", ps.tok.type == TK_CLOSE ? "}" : ps.tok.type == TK_OPEN ? "{" : ";");

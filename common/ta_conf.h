@@ -28,6 +28,12 @@
  *	needs name_servers and a domain identity; egress addresses must be
  *	IPv4 or IPv6 addresses, dmarc_rua a mailto: URI.
  *
+ *	Streams: "login NAME [transactional|broadcast];" puts a login in a
+ *	stream; "stream NAME { require_dmarc on|off; hourly_cap N; }" sets a
+ *	stream's rules, at the top level for every tenant and in a tenant
+ *	block for that tenant (each setting given there wins); "hourly_cap N;"
+ *	in a tenant block caps all its streams together.
+ *
  *	ta_conf_alloc() and ta_conf_str() give memory that lives as long as
  *	the parsed source (ta_lifecycle_apply() builds the effective keys in
  *	it).
@@ -49,6 +55,7 @@ typedef struct {
     ta_tenant_t  tenant;
     size_t       nlogins;
     ta_str_t    *logins;
+    ta_stream_t *login_streams;     /* each login's stream */
     size_t       line;          /* where the tenant block starts */
 } ta_conf_tenant_t;
 
@@ -56,6 +63,7 @@ typedef struct {
 typedef struct ta_conf {
     int                reject_unknown_login;
     ta_provider_t      provider;
+    ta_stream_conf_t   streams[TA_STREAMS];     /* top-level stream blocks: every tenant's defaults */
     size_t             ntenants;
     ta_conf_tenant_t  *tenants;
     struct ta_arena   *arena;   /* owns every string and array */

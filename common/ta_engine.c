@@ -23,6 +23,7 @@
 #include <unistd.h>
 #include <time.h>
 
+#include "ta_counters.h"
 #include "ta_dkim.h"
 #include "ta_engine.h"
 #include "ta_keys.h"
@@ -31,7 +32,7 @@
 #include "ta_reply.h"
 #include "ta_store.h"
 
-#define MAIL_STAGE  "at MAIL FROM:"
+#define QID_MAX     64          /* longer queue ids are cut */
 #define FIELD_ROOM  1024        /* the monitor field, folded */
 
 struct ta_engine {
@@ -47,6 +48,7 @@ struct ta_engine {
     int               alarm_pending;    /* for the next effects */
     EVP_MD           *sha256;           /* fetched once for every message's hashes */
     ta_hold_watch_t  *holds;            /* STORE.hold: paused and suspended tenants */
+    ta_counters_t    *counters;         /* NULL: not counting */
 };
 
 enum { TXN_NEW, TXN_SIGNING, TXN_DECIDED, TXN_DONE };
@@ -70,6 +72,9 @@ struct ta_txn {
     size_t             prepend_cap;
     int                state;
     long long          ns;              /* time spent in the engine */
+    uint64_t           bytes;           /* the message as handed over */
+    char               qid[QID_MAX];
+    size_t             qid_len;
     ta_effects_t       fx;
     char               sender[sizeof(((ta_verdict_t *) 0)->new_sender)];
     char               command[TA_SMTP_MAX_LINE + 8];
@@ -174,6 +179,19 @@ ta_engine_open(const ta_engine_conf_t *conf, ta_engine_t **out, char *err, size_
         snprintf(err, errlen, "out of memory");
         return TA_ESYSTEM;
     }
+    /* 0660: a table the root daemon (Exim's preload) makes is given to its
+     * directory's owner and group, and the receiving processes of that
+     * group must write it */
+    if (conf->counters_path && conf->counters_path[0]
+        && (e->counters = ta_counters_open(conf->counters_path, 0660, NULL, 0)) == NULL) {
+        ta_hold_watch_free(e->holds);
+        free(e->fault);
+        free(e->store_path);
+        free(e);
+        snprintf(err, errlen, "out of memory");
+        return TA_ESYSTEM;
+    }
+    e->conf.counters_path = NULL;   /* the caller's string; the table knows its path */
     if (e->conf.reply_eol == NULL)
         e->conf.reply_eol = "\r\n";
     e->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);    /* NULL: fetched per use */
@@ -201,6 +219,7 @@ ta_engine_close(ta_engine_t *e)
     if (e->store)
         ta_store_close(e->store);
     ta_hold_watch_free(e->holds);
+    ta_counters_close(e->counters);
     EVP_MD_free(e->sha256);
     free(e->store_path);
     free(e->fault);
@@ -400,16 +419,19 @@ lookup(ta_engine_t *e, ta_str_t login, ta_tenant_t **tenant, ta_verdict_t *v)
     if (e->fault) {
         memset(v, 0, sizeof(*v));
         ta_verdict_tempfail(v, "tenantalign configuration: %s", e->fault);
+        v->reason_class = TA_R_STORE;
         return TA_ESYSTEM;
     }
     if (!store_ready(e)) {
         memset(v, 0, sizeof(*v));
         ta_verdict_tempfail(v, "tenant store unavailable: %s", e->store_err);
+        v->reason_class = TA_R_STORE;
         return TA_ESYSTEM;
     }
     if (ta_hold_watch_get(e->holds, &hold, err, sizeof(err)) != TA_OK) {
         memset(v, 0, sizeof(*v));
         ta_verdict_tempfail(v, "%s (who is on hold cannot be told)", err);
+        v->reason_class = TA_R_STORE;
         return TA_ESYSTEM;
     }
     rc = ta_store_lookup(e->store, login, tenant, err, sizeof(err));
@@ -417,7 +439,43 @@ lookup(ta_engine_t *e, ta_str_t login, ta_tenant_t **tenant, ta_verdict_t *v)
         return TA_OK;
     memset(v, 0, sizeof(*v));
     ta_verdict_tempfail(v, "tenant store lookup failed: %s", err);
+    v->reason_class = TA_R_STORE;
     return TA_ESYSTEM;
+}
+
+/* has_cap - the tenant or one of its streams has an hourly cap */
+static int
+has_cap(const ta_tenant_t *t)
+{
+    size_t i;
+
+    for (i = 0; i < TA_STREAMS; i++)
+        if (t->streams[i].hourly_cap)
+            return 1;
+    return t->hourly_cap != 0;
+}
+
+/* count - one final verdict into the counter table */
+static void
+count(ta_engine_t *e, const ta_tenant_t *tenant, const ta_verdict_t *v, uint64_t bytes)
+{
+    ta_count_t c;
+    size_t     i;
+
+    if (e == NULL || e->counters == NULL)
+        return;
+    memset(&c, 0, sizeof(c));
+    c.reason = v->reason_class;
+    if (v->action == TA_ACCEPT) {
+        c.verdict = v->monitor && v->reason_class != TA_R_NONE ? TA_COUNT_WOULD_REFUSE : TA_COUNT_ACCEPTED;
+        c.bytes = bytes;
+        for (i = 0; i < v->nsign; i++)
+            c.sigs[v->sign[i]->alg == TA_ALG_ED25519_SHA256 ? 1 : 0]++;
+    } else {
+        c.verdict = v->action == TA_REJECT ? TA_COUNT_REFUSED : TA_COUNT_TEMPFAILED;
+    }
+    ta_counters_count(e->counters, tenant ? tenant->name : ta_str("", 0),
+                      tenant ? tenant->stream : TA_STREAM_TRANSACTIONAL, &c);
 }
 
 /* decide - fill the policy input and run the pure decision */
@@ -433,7 +491,14 @@ decide(ta_engine_t *e, const ta_tenant_t *tenant, ta_str_t login, ta_str_t mail_
     if (ta_hold_watch_get(e->holds, &in.hold, err, sizeof(err)) != TA_OK) {
         memset(v, 0, sizeof(*v));
         ta_verdict_tempfail(v, "%s (who is on hold cannot be told)", err);
+        v->reason_class = TA_R_STORE;
         return;
+    }
+    /* the hourly window only for a tenant with a cap: the others pay nothing */
+    if (tenant != NULL && has_cap(tenant) && e->counters != NULL
+        && ta_counters_problem(e->counters) == NULL) {
+        ta_counters_hour(e->counters, tenant->name, (int64_t) time(NULL), in.hour_sent);
+        in.hour_known = 1;
     }
     in.tenant = tenant;
     in.login = login;
@@ -462,26 +527,48 @@ syntax_verdict(ta_verdict_t *v, const char *why)
     v->action = TA_REJECT;
     memcpy(v->code, "501", 4);
     memcpy(v->enhanced, "5.5.4", 6);
+    v->reason_class = TA_R_SYNTAX;
     snprintf(v->reason, sizeof(v->reason), "%s", why);
 }
 
 /* render_texts - the reply and the log line of a verdict into fx (and a pending alarm) */
 static void
-render_texts(ta_engine_t *e, const ta_verdict_t *v, const char *stage,
-    ta_str_t tenant, ta_str_t login, char *reply, char *reply_text, char *log,
-    ta_effects_t *fx)
+render_texts(ta_engine_t *e, const ta_verdict_t *v, const ta_log_ctx_t *lc,
+    char *reply, char *reply_text, char *log, ta_effects_t *fx)
 {
     fx->action = v->action;
     fx->monitor = v->monitor;
     fx->reply = ta_str(reply, ta_reply_format(v, e ? e->conf.reply_eol : "\r\n",
                                               reply, TA_REPLY_MAX, &fx->reply_last));
     fx->reply_text = ta_str(reply_text, ta_reply_text(v, reply_text, TA_REPLY_MAX));
-    fx->log = ta_str(log, ta_log_format(v, stage, tenant, login, log, TA_LOG_MAX));
+    fx->log = ta_str(log, ta_log_format(v, lc, e ? e->conf.log_style : TA_LOG_KV, log, TA_LOG_MAX));
     fx->alarm = ta_str(NULL, 0);
+    fx->warning = ta_str(NULL, 0);
     if (e != NULL && e->alarm_pending) {
         fx->alarm = ta_str_cstr(e->alarm);
         e->alarm_pending = 0;
     }
+    if (e != NULL && e->counters != NULL) {
+        const char *w = ta_counters_alarm(e->counters);
+
+        if (w != NULL)
+            fx->warning = ta_str_cstr(w);
+    }
+}
+
+/* log_ctx - what a log line says besides the verdict */
+static ta_log_ctx_t
+log_ctx(const char *stage, const ta_tenant_t *tenant, ta_str_t login, ta_str_t qid, long long us)
+{
+    ta_log_ctx_t lc;
+
+    lc.stage = stage;
+    lc.tenant = tenant ? tenant->name : ta_str("", 0);
+    lc.has_tenant = tenant != NULL;
+    lc.login = login;
+    lc.queue_id = qid;
+    lc.us = us;
+    return lc;
 }
 
 /* ta_engine_mail - the MAIL FROM-time check */
@@ -494,6 +581,7 @@ ta_engine_mail(ta_engine_t *e, ta_str_t login, ta_str_t arg, ta_mail_form_t form
     ta_tenant_t    *tenant = NULL;
     ta_str_t        path = arg;
     const char     *why;
+    ta_log_ctx_t    lc;
     char           *reply = m->buf, *reply_text = reply + TA_REPLY_MAX,
                    *log = reply_text + TA_REPLY_MAX, *command = log + TA_LOG_MAX;
     size_t          n;
@@ -522,8 +610,11 @@ ta_engine_mail(ta_engine_t *e, ta_str_t login, ta_str_t arg, ta_mail_form_t form
             m->command = ta_str(command, n);
     }
 done:
-    render_texts(e, &v, MAIL_STAGE, tenant ? tenant->name : ta_str("", 0), login,
-                 reply, reply_text, log, &m->fx);
+    lc = log_ctx("mail", tenant, login, ta_str("", 0), -1);
+    render_texts(e, &v, &lc, reply, reply_text, log, &m->fx);
+    /* an acceptance at MAIL is not final: the message gets its own verdict */
+    if (v.action != TA_ACCEPT)
+        count(e, tenant, &v, 0);
     ta_tenant_free(tenant);
 }
 
@@ -623,11 +714,13 @@ start_signing(ta_txn_t *t)
         if (!key_path(k, path, sizeof(path))) {
             key_label(v, k, label, sizeof(label));
             ta_verdict_tempfail(v, "DKIM key %s: key file path too long", label);
+            v->reason_class = TA_R_KEY;
             return TA_ESYSTEM;
         }
         if (ta_key_get(path, k->alg, &pkey, err, sizeof(err)) != TA_OK) {
             key_label(v, k, label, sizeof(label));
             ta_verdict_tempfail(v, "DKIM key %s unusable: %s", label, err);
+            v->reason_class = TA_R_KEY;
             return TA_ESYSTEM;
         }
         rc = ta_dkim_add_signer(t->dkim, ta_key_d(k, v->identity), k->selector, k->alg,
@@ -636,6 +729,7 @@ start_signing(ta_txn_t *t)
         if (rc != TA_OK) {
             key_label(v, k, label, sizeof(label));
             ta_verdict_tempfail(v, "DKIM key %s: %s", label, err);
+            v->reason_class = TA_R_KEY;
             return TA_ESYSTEM;
         }
     }
@@ -657,6 +751,7 @@ ta_txn_header(ta_txn_t *t, const char *hdr, size_t len)
     if (t->state != TXN_NEW)
         return t->v.action;
     t->state = TXN_DECIDED;
+    t->bytes = len;
     if (t->e->conf.mode == TA_OFF) {
         off_verdict(&t->v);
         goto done;
@@ -678,6 +773,11 @@ ta_txn_header(ta_txn_t *t, const char *hdr, size_t len)
         goto done;
     }
     decide(t->e, t->tenant, txn_login(t), t->path, &t->headers, &t->v);
+    /* into the hourly window now, not when it is finished: a cap is the
+     * tighter for it while long messages are still arriving. Only for a
+     * tenant with a cap: the window costs a cache line the others need not */
+    if (t->v.action == TA_ACCEPT && t->tenant != NULL && t->e->counters != NULL && has_cap(t->tenant))
+        ta_counters_hour_add(t->e->counters, t->tenant->name, t->tenant->stream, (int64_t) time(NULL));
     if (t->v.action == TA_ACCEPT && t->v.nsign > 0 && start_signing(t) == TA_OK)
         t->state = TXN_SIGNING;
 done:
@@ -694,6 +794,7 @@ ta_txn_body(ta_txn_t *t, const char *chunk, size_t len)
 
     if (t == NULL)
         return TA_ESYSTEM;
+    t->bytes += len;
     if (t->state != TXN_SIGNING)
         return TA_OK;
     t0 = now_ns();
@@ -766,13 +867,22 @@ render_sender(ta_txn_t *t)
     fx->sender = ta_str(t->sender, n);
 }
 
+/* render_log_texts - the reply and log line of the transaction's verdict */
+static void
+render_log_texts(ta_txn_t *t)
+{
+    ta_log_ctx_t lc = log_ctx("data", t->tenant, txn_login(t), ta_str(t->qid, t->qid_len),
+                              t->ns > 0 ? t->ns / 1000 : 0);
+
+    render_texts(t->e, &t->v, &lc, t->reply, t->reply_text, t->log, &t->fx);
+}
+
 /* render - a finished verdict's effects, for the adapter to apply */
 static const ta_effects_t *
 render(ta_txn_t *t, const size_t *ends)
 {
     ta_effects_t *fx = &t->fx;
     size_t        i, start = 0, len = fx->prepend.len;
-    char          num[32], *p;
 
     fx->nfields = 0;
     fx->prepend = ta_str("", 0);
@@ -797,17 +907,7 @@ render(ta_txn_t *t, const size_t *ends)
             fx->prepend = ta_str(t->prepend, len);
         render_sender(t);
     }
-    render_texts(t->e, &t->v, NULL, ta_txn_tenant(t), txn_login(t), t->reply,
-                 t->reply_text, t->log, fx);
-    /* " us=N" by hand: snprintf was a tenth of the line's cost */
-    p = ta_str_dec(num + sizeof(num), t->ns > 0 ? (unsigned long long) t->ns / 1000 : 0) - 4;
-    memcpy(p, " us=", 4);
-    i = (size_t) (num + sizeof(num) - p);
-    if (fx->log.len + i < TA_LOG_MAX) {
-        memcpy(t->log + fx->log.len, p, i);
-        fx->log.len += i;
-        t->log[fx->log.len] = '\0';
-    }
+    render_log_texts(t);
     return fx;
 }
 
@@ -818,9 +918,10 @@ oom_effects(void)
     static ta_verdict_t v;
     static ta_effects_t fx;
     static char         reply[TA_REPLY_MAX], reply_text[TA_REPLY_MAX], log[TA_LOG_MAX];
+    ta_log_ctx_t        lc = log_ctx("data", NULL, ta_str("", 0), ta_str("", 0), -1);
 
     ta_verdict_tempfail(&v, "out of memory");
-    render_texts(NULL, &v, NULL, ta_str("", 0), ta_str("", 0), reply, reply_text, log, &fx);
+    render_texts(NULL, &v, &lc, reply, reply_text, log, &fx);
     return &fx;
 }
 
@@ -859,6 +960,24 @@ ta_txn_fail(ta_txn_t *t, const char *why)
     return render(t, NULL);
 }
 
+/* ta_txn_queue_id - the MTA's queue id, for the log line (rendered again when out) */
+void
+ta_txn_queue_id(ta_txn_t *t, ta_str_t id)
+{
+    ta_log_ctx_t lc;
+
+    if (t == NULL)
+        return;
+    t->qid_len = id.len < QID_MAX ? id.len : QID_MAX;
+    if (t->qid_len)
+        memcpy(t->qid, id.data, t->qid_len);
+    if (t->state == TXN_DONE) {
+        lc = log_ctx("data", t->tenant, txn_login(t), ta_str(t->qid, t->qid_len),
+                     t->ns > 0 ? t->ns / 1000 : 0);
+        t->fx.log = ta_str(t->log, ta_log_format(&t->v, &lc, t->e->conf.log_style, t->log, TA_LOG_MAX));
+    }
+}
+
 /* ta_txn_tenant - the tenant's name, or empty */
 ta_str_t
 ta_txn_tenant(const ta_txn_t *t)
@@ -886,6 +1005,9 @@ ta_txn_free(ta_txn_t *t)
 {
     if (t == NULL)
         return;
+    /* the last effects are the decision (ta_engine.h: counting) */
+    if (t->state == TXN_DONE)
+        count(t->e, t->tenant, &t->v, t->bytes);
     ta_dkim_free(t->dkim);
     ta_tenant_free(t->tenant);
     free(t->fields);

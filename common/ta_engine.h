@@ -25,6 +25,7 @@
  *	const ta_effects_t *ta_txn_fail(ta_txn_t *t, const char *why);
  *	void   ta_txn_free(ta_txn_t *t);
  *
+ *	void   ta_txn_queue_id(ta_txn_t *t, ta_str_t id);
  *	ta_str_t ta_txn_tenant(const ta_txn_t *t);
  *	const ta_verdict_t *ta_txn_verdict(const ta_txn_t *t);
  * DESCRIPTION
@@ -84,6 +85,19 @@
  *	cannot write): the effects become a tempfail (451 4.3.0 WHY), reply and
  *	log line together, so the two never disagree.
  *
+ *	ta_txn_queue_id() gives the MTA's queue id for the log line (Exim's
+ *	message id, or the id an upstream named in its reply to the message);
+ *	after the effects are out, it renders their log line again with it.
+ *
+ *	Counting (conf->counters_path): each decision is counted once, by
+ *	tenant, stream, verdict and reason class, when it is final: a MAIL
+ *	refusal at ta_engine_mail(), a transaction's last effects at
+ *	ta_txn_free() - so a transaction refused after its acceptance (the
+ *	upstream refused the rewritten envelope) counts once, as refused.
+ *	Adapters log exactly one line per counted decision: the counts and
+ *	the log lines agree. For a tenant with an hourly cap, an acceptance
+ *	is also added to its hourly window when its header section is decided.
+ *
  *	ta_txn_tenant() and ta_txn_verdict() are for the command line tool
  *	and tests, which show the verdict itself; adapters apply effects.
  *
@@ -95,6 +109,7 @@
 #define TA_ENGINE_H
 
 #include "ta_eoh.h"
+#include "ta_log.h"
 #include "ta_policy.h"
 #include "ta_smtp.h"
 #include "ta_smtp_stream.h"
@@ -119,6 +134,8 @@ typedef struct {
     const char   *reply_eol;  /* line ending of replies; NULL: CRLF, as on the wire */
     ta_enforce_t  mode;       /* adapter-wide override; per-identity monitor still applies */
     const char   *fault;      /* the adapter's configuration is broken: every verdict tempfails naming it */
+    const char   *counters_path;  /* the counter table (ta_counters); NULL or "": no counting, no caps */
+    ta_log_style_t log_style;     /* key=value or JSON lines */
 } ta_engine_conf_t;
 
 #define TA_REPLY_MAX 2048
@@ -161,6 +178,11 @@ typedef struct {
      * disappearance): log it at error level - every message gets 451
      * until a good store is in place */
     ta_str_t     alarm;
+
+    /* when set, once per process for each problem with the counter table
+     * (it cannot be created, say): log it at warning level - mail is not
+     * affected, but nothing is counted and no hourly cap applies */
+    ta_str_t     warning;
 } ta_effects_t;
 
 /* The MAIL FROM-time check's result; buffers are inline (no allocation). */
@@ -189,6 +211,7 @@ int    ta_txn_signs_rsa(const ta_txn_t *t);
 const ta_effects_t *ta_txn_finish(ta_txn_t *t);
 const ta_effects_t *ta_txn_fail(ta_txn_t *t, const char *why);
 void   ta_txn_free(ta_txn_t *t);
+void   ta_txn_queue_id(ta_txn_t *t, ta_str_t id);
 ta_str_t ta_txn_tenant(const ta_txn_t *t);
 const ta_verdict_t *ta_txn_verdict(const ta_txn_t *t);
 

@@ -20,11 +20,17 @@
  *	 6. the From address is the tenant's      "From domain D is not a sending domain of tenant T"
  *	 7. its local part fits the pattern       "From local part L is not allowed ..."
  *	 8. null sender allowed when used         "null sender is not allowed for D"
+ *	8a. DMARC where required (identity, stream) "From domain D publishes no DMARC record; ..."
+ *	8b. broadcast: one-click unsubscribe      "broadcast message without one-click unsubscribe: WHAT ..."
  *	 9. envelope domain aligned with From     "envelope sender domain E is not aligned with From domain D"
  *	10. no foreign DKIM-Signature present     "message already carries a DKIM-Signature for d=X ..."
  *	11. an active key aligned with From       "no active DKIM key aligned with D"
- *	Without headers (MAIL FROM time) only 1, 2 and an envelope form of 6
- *	and 8 run. A failure after the identity is known becomes a monitored
+ *	12. within the hourly caps                "tenant T reached its hourly cap: ..." (451)
+ *	Holds (1a, 6a: paused 451 4.7.1, suspended 550 5.7.1) and caps are the
+ *	provider's switches: monitor mode does not lift them. Every verdict
+ *	but a clean acceptance names its class (ta_reason.h).
+ *	Without headers (MAIL FROM time) only 1, 2, an envelope form of 6
+ *	and 8, and 12 run. A failure after the identity is known becomes a monitored
  *	acceptance when the identity (or the adapter) is in monitor mode.
  *
  *	Pure: no I/O, no allocation that outlives the call. PCRE2 patterns are
@@ -43,6 +49,7 @@
 #include "ta_hold.h"
 #include "ta_orgdomain.h"
 #include "ta_policy.h"
+#include "ta_unsub.h"
 
 static const ta_str_t from_name = TA_STR_LIT("From");
 static const ta_str_t dkim_name = TA_STR_LIT("DKIM-Signature");
@@ -80,9 +87,11 @@ set_codes(ta_verdict_t *v, ta_action_t action)
 
 /* settle - the action and its reason; monitor mode accepts instead, marked */
 static void
-settle(ta_verdict_t *v, ta_action_t action, int monitor, const char *fmt, va_list ap)
+settle(ta_verdict_t *v, ta_action_t action, ta_reason_t rclass, int monitor, const char *fmt,
+    va_list ap)
 {
     set_codes(v, monitor ? TA_ACCEPT : action);
+    v->reason_class = rclass;
     vsnprintf(v->reason, sizeof(v->reason), fmt, ap);
     v->monitor = monitor ? 1 : 0;
     v->nsign = 0;
@@ -90,31 +99,31 @@ settle(ta_verdict_t *v, ta_action_t action, int monitor, const char *fmt, va_lis
 
 /* refuse - reject with a reason, or accept under monitor mode */
 static void
-refuse(ta_verdict_t *v, int monitor, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+refuse(ta_verdict_t *v, ta_reason_t rclass, int monitor, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 static void
-refuse(ta_verdict_t *v, int monitor, const char *fmt, ...)
+refuse(ta_verdict_t *v, ta_reason_t rclass, int monitor, const char *fmt, ...)
 {
     va_list ap;
 
     va_start(ap, fmt);
-    settle(v, TA_REJECT, monitor, fmt, ap);
+    settle(v, TA_REJECT, rclass, monitor, fmt, ap);
     va_end(ap);
 }
 
 /* defer - tempfail with a reason, or accept under monitor mode */
 static void
-defer(ta_verdict_t *v, int monitor, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+defer(ta_verdict_t *v, ta_reason_t rclass, int monitor, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 static void
-defer(ta_verdict_t *v, int monitor, const char *fmt, ...)
+defer(ta_verdict_t *v, ta_reason_t rclass, int monitor, const char *fmt, ...)
 {
     va_list ap;
 
     va_start(ap, fmt);
-    settle(v, TA_TEMPFAIL, monitor, fmt, ap);
+    settle(v, TA_TEMPFAIL, rclass, monitor, fmt, ap);
     va_end(ap);
 }
 
@@ -125,7 +134,7 @@ ta_verdict_tempfail(ta_verdict_t *v, const char *fmt, ...)
     va_list ap;
 
     va_start(ap, fmt);
-    settle(v, TA_TEMPFAIL, 0, fmt, ap);
+    settle(v, TA_TEMPFAIL, TA_R_SYSTEM, 0, fmt, ap);
     va_end(ap);
 }
 
@@ -352,10 +361,10 @@ unverified_key(const ta_identity_t *id, ta_str_t from_domain)
 /* dmarc_missing - why require_dmarc refuses this identity's From domain, or NULL;
  * *ours: we do not know yet (a tempfail), else the domain's owner must act */
 static const char *
-dmarc_missing(const ta_identity_t *id, int *ours)
+dmarc_missing(const ta_identity_t *id, int stream_requires, int *ours)
 {
     *ours = 0;
-    if (!id->require_dmarc)
+    if (!id->require_dmarc && !stream_requires)
         return NULL;
     switch (id->dmarc) {
     case TA_IDDMARC_FOUND:
@@ -415,6 +424,7 @@ hold_verdict(const ta_policy_input_t *in, const ta_identity_t *id, ta_verdict_t 
         return 0;
     set_codes(v, e->kind == TA_HOLD_SUSPEND ? TA_REJECT : TA_TEMPFAIL);
     memcpy(v->enhanced, e->kind == TA_HOLD_SUSPEND ? "5.7.1" : "4.7.1", 6);
+    v->reason_class = e->kind == TA_HOLD_SUSPEND ? TA_R_SUSPENDED : TA_R_PAUSED;
     if (e->identity.len == 1 && e->identity.data[0] == '*')
         snprintf(v->reason, sizeof(v->reason), "tenant %.*s is %s by the provider: %s", (int) t->name.len,
                  t->name.data, e->kind == TA_HOLD_SUSPEND ? "suspended" : "paused", e->reason.data);
@@ -424,6 +434,46 @@ hold_verdict(const ta_policy_input_t *in, const ta_identity_t *id, ta_verdict_t 
     v->monitor = 0;
     v->nsign = 0;
     v->held = 1;
+    return 1;
+}
+
+/* the phrase naming a stream's own setting in a reason, by ta_stream_t */
+static const char *const stream_why[TA_STREAMS] = {
+    " of the transactional stream", " of the broadcast stream"
+};
+
+/* cap_verdict - the tenant or its stream sent its hourly cap already (451);
+ * 1 when so. Like a hold, monitor mode does not lift it: it is the
+ * provider's limit, not an authentication rule. */
+static int
+cap_verdict(const ta_policy_input_t *in, ta_verdict_t *v)
+{
+    const ta_tenant_t *t = in->tenant;
+    uint64_t           all = 0, cap = t->streams[t->stream].hourly_cap;
+    size_t             i;
+
+    if (!in->hour_known)
+        return 0;
+    for (i = 0; i < TA_STREAMS; i++)
+        all += in->hour_sent[i];
+    if (cap && in->hour_sent[t->stream] >= cap) {
+        set_codes(v, TA_TEMPFAIL);
+        snprintf(v->reason, sizeof(v->reason), "tenant %.*s reached the hourly cap of its %s stream: "
+                 "%llu messages in the last hour (hourly_cap %llu); try again later", (int) t->name.len,
+                 t->name.data, ta_stream_names[t->stream], (unsigned long long) in->hour_sent[t->stream],
+                 (unsigned long long) cap);
+    } else if (t->hourly_cap && all >= t->hourly_cap) {
+        set_codes(v, TA_TEMPFAIL);
+        snprintf(v->reason, sizeof(v->reason), "tenant %.*s reached its hourly cap: %llu messages in "
+                 "the last hour (hourly_cap %llu); try again later", (int) t->name.len, t->name.data,
+                 (unsigned long long) all, (unsigned long long) t->hourly_cap);
+    } else {
+        return 0;
+    }
+    v->reason_class = TA_R_HOURLY_CAP;
+    v->monitor = 0;
+    v->nsign = 0;
+    v->rewrite_sender = 0;
     return 1;
 }
 
@@ -439,15 +489,16 @@ decide_envelope(const ta_policy_input_t *in, const ta_address_t *env, ta_verdict
     id = envelope_identity(t, ed, env->null_sender);
     if (id == NULL) {
         if (env->null_sender)
-            refuse(v, monitor, "null sender is not allowed for tenant %.*s",
+            refuse(v, TA_R_NULL_SENDER, monitor, "null sender is not allowed for tenant %.*s",
                    (int) t->name.len, t->name.data);
         else
-            refuse(v, monitor, "envelope sender domain %s is not a domain of tenant %.*s",
+            refuse(v, TA_R_ENVELOPE_NOT_OWNED, monitor, "envelope sender domain %s is not a domain of tenant %.*s",
                    env->domain, (int) t->name.len, t->name.data);
         return;
     }
     v->identity = id;
-    (void) hold_verdict(in, id, v);
+    if (!hold_verdict(in, id, v))
+        (void) cap_verdict(in, v);
 }
 
 /* decide_message - checks 3 to 11, on the header section */
@@ -456,6 +507,7 @@ decide_message(const ta_policy_input_t *in, const ta_address_t *envp,
     const ta_address_t *fromp, const char *from_why, int monitor, ta_verdict_t *v)
 {
     const ta_tenant_t       *t = in->tenant;
+    const ta_stream_conf_t  *sc = &t->streams[t->stream];
     const ta_identity_t     *id;
     ta_address_t             env = *envp, from = *fromp;
     ta_str_t                 fd, ed = ta_str(env.domain, env.domain_len);
@@ -468,21 +520,21 @@ decide_message(const ta_policy_input_t *in, const ta_address_t *envp,
     /* 3. the header section is well formed (8-bit alone is allowed, RFC 6532) */
     if (in->headers->flags & ~(unsigned) TA_HDR_8BIT) {
         unsigned bad = in->headers->flags & ~(unsigned) TA_HDR_8BIT;
-        refuse(v, monitor, "message header: %s",
+        refuse(v, TA_R_HEADER_INVALID, monitor, "message header: %s",
                ta_header_anomaly_text(bad & (~bad + 1)));
         return;
     }
 
     /* 4. exactly one From: header */
     if (nfrom != 1) {
-        refuse(v, monitor, "message has %zu From: headers", nfrom);
+        refuse(v, TA_R_HEADER_INVALID, monitor, "message has %zu From: headers", nfrom);
         return;
     }
 
     /* 5. From: holds exactly one mailbox with one unambiguous domain
      * (parsed once, by ta_decide: from_why is its reason when it failed) */
     if (from_why != NULL) {
-        refuse(v, monitor, "%s", from_why);
+        refuse(v, TA_R_HEADER_INVALID, monitor, "%s", from_why);
         return;
     }
     fd = ta_str(from.domain, from.domain_len);
@@ -490,7 +542,7 @@ decide_message(const ta_policy_input_t *in, const ta_address_t *envp,
     /* 6. the From address is one of the tenant's sending identities */
     id = find_identity(t, &from);
     if (id == NULL) {
-        refuse(v, monitor, "From domain %s is not a sending domain of tenant %.*s",
+        refuse(v, TA_R_FROM_NOT_OWNED, monitor, "From domain %s is not a sending domain of tenant %.*s",
                from.domain, (int) t->name.len, t->name.data);
         return;
     }
@@ -502,24 +554,34 @@ decide_message(const ta_policy_input_t *in, const ta_address_t *envp,
 
     /* 7. the local part fits the identity's pattern */
     if (!local_part_allowed(id, &from)) {
-        refuse(v, monitor, "From local part %s is not allowed for %.*s",
+        refuse(v, TA_R_FROM_NOT_OWNED, monitor, "From local part %s is not allowed for %.*s",
                from.local, (int) id->domain.len, id->domain.data);
         return;
     }
 
     /* 8. the null sender, only where the identity allows bounces without one */
     if (env.null_sender && !id->allow_null_sender) {
-        refuse(v, monitor, "null sender is not allowed for %s", from.domain);
+        refuse(v, TA_R_NULL_SENDER, monitor, "null sender is not allowed for %s", from.domain);
         return;
     }
 
-    /* 8a. a DMARC record where the identity requires one (require_dmarc) */
-    if ((why = dmarc_missing(id, &ours)) != NULL) {
+    /* 8a. a DMARC record where the identity or the stream requires one (require_dmarc) */
+    if ((why = dmarc_missing(id, sc->require_dmarc, &ours)) != NULL) {
         if (ours)
-            defer(v, monitor, "From domain %s %s; require_dmarc is on", from.domain, why);
+            defer(v, TA_R_DMARC_UNCHECKED, monitor, "From domain %s %s; require_dmarc is on%s", from.domain,
+                  why, id->require_dmarc ? "" : stream_why[t->stream]);
         else
-            refuse(v, monitor, "From domain %s %s; this relay requires one (require_dmarc)",
-                   from.domain, why);
+            refuse(v, TA_R_DMARC_MISSING, monitor, "From domain %s %s; this relay requires one "
+                   "(require_dmarc%s)", from.domain, why, id->require_dmarc ? "" : stream_why[t->stream]);
+        return;
+    }
+
+    /* 8b. broadcast mail carries one-click unsubscribe (RFC 8058) */
+    if (t->stream == TA_STREAM_BROADCAST && (why = ta_unsub_missing(in->headers)) != NULL) {
+        refuse(v, TA_R_UNSUBSCRIBE, monitor, "broadcast message without one-click unsubscribe: %s "
+               "(bulk senders must offer it, RFC 8058)", why);
+        if (v->action == TA_REJECT)
+            memcpy(v->enhanced, "5.7.1", 6);    /* a content rule, not authentication */
         return;
     }
 
@@ -534,7 +596,7 @@ decide_message(const ta_policy_input_t *in, const ta_address_t *envp,
             copy_domain(v->envelope_domain, ed);
         }
         if (!ta_aligned(ed, fd, spf_alignment(id))) {
-            refuse(v, monitor, "envelope sender domain %.*s is not aligned with From domain %s%s",
+            refuse(v, TA_R_NOT_ALIGNED, monitor, "envelope sender domain %.*s is not aligned with From domain %s%s",
                    (int) ed.len, ed.data, from.domain, strict_why(id, id->dmarc_aspf_strict));
             v->rewrite_sender = 0;
             return;
@@ -543,7 +605,7 @@ decide_message(const ta_policy_input_t *in, const ta_address_t *envp,
 
     /* 10. no signature already present for a domain not aligned with From */
     if (foreign_signature(in->headers, fd, dkim_alignment(id), foreign_d)) {
-        refuse(v, monitor, "message already carries a DKIM-Signature for d=%s, not aligned with From domain %s",
+        refuse(v, TA_R_FOREIGN_SIGNATURE, monitor, "message already carries a DKIM-Signature for d=%s, not aligned with From domain %s",
                foreign_d, from.domain);
         return;
     }
@@ -552,13 +614,13 @@ decide_message(const ta_policy_input_t *in, const ta_address_t *envp,
     plan_signing(id, fd, v);
     if (v->nsign == 0 && (uk = unverified_key(id, fd)) != NULL) {
         /* the key exists but verify has not seen it in DNS (dns_check) */
-        defer(v, monitor, "DKIM key d=%.*s s=%.*s is not seen published in DNS: publish it "
+        defer(v, TA_R_KEY_UNVERIFIED, monitor, "DKIM key d=%.*s s=%.*s is not seen published in DNS: publish it "
               "(tenantalign dns), then run tenantalign verify",
               (int) ta_key_d(uk, id).len, ta_key_d(uk, id).data, (int) uk->selector.len, uk->selector.data);
         return;
     }
     if (v->nsign == 0) {
-        refuse(v, monitor, "no active DKIM key aligned with %s%s", from.domain,
+        refuse(v, TA_R_NO_KEY, monitor, "no active DKIM key aligned with %s%s", from.domain,
                strict_why(id, id->dmarc_adkim_strict));
         return;
     }
@@ -579,6 +641,7 @@ ta_decide(const ta_policy_input_t *in, ta_verdict_t *v)
     memset(v, 0, sizeof(*v));
     set_codes(v, TA_ACCEPT);
     memcpy(v->subject_domain, "unknown", sizeof("unknown"));
+    v->stream = t ? t->stream : TA_STREAM_TRANSACTIONAL;
 
     /* Best effort first, for the DOMAIN of the first reply line and the log. */
     memset(&env, 0, sizeof(env));
@@ -602,9 +665,9 @@ ta_decide(const ta_policy_input_t *in, ta_verdict_t *v)
     /* 1. the login belongs to a tenant */
     if (t == NULL) {
         if (in->reject_unknown_login && in->login.len == 0)
-            refuse(v, 0, "no SMTP AUTH login: the message was not authenticated");
+            refuse(v, TA_R_NO_LOGIN, 0, "no SMTP AUTH login: the message was not authenticated");
         else if (in->reject_unknown_login)
-            refuse(v, 0, "login %.*s is not a tenant of this relay",
+            refuse(v, TA_R_UNKNOWN_LOGIN, 0, "login %.*s is not a tenant of this relay",
                    (int) in->login.len, in->login.data);
         else
             v->monitor = 0;     /* configured to pass: accept, sign nothing */
@@ -619,7 +682,7 @@ ta_decide(const ta_policy_input_t *in, ta_verdict_t *v)
 
     /* 2. the envelope sender parses */
     if (env_rc != TA_OK) {
-        refuse(v, monitor, "envelope sender: %s", why);
+        refuse(v, TA_R_ENVELOPE_INVALID, monitor, "envelope sender: %s", why);
         return;
     }
 
@@ -629,6 +692,10 @@ ta_decide(const ta_policy_input_t *in, ta_verdict_t *v)
     }
 
     decide_message(in, &env, &from, from_why, monitor, v);
+
+    /* 12. an acceptance within the hourly caps (the provider's limit) */
+    if (v->action == TA_ACCEPT && !v->held && cap_verdict(in, v))
+        return;
 
     /* Monitor mode still signs what it can sign aligned with From. */
     if (v->monitor && v->identity != NULL && v->from_domain[0] != '\0')

@@ -51,6 +51,10 @@ typedef struct {
     int                 reject_unknown_login;
     int                 monitor_all;    /* adapter-wide monitor mode */
     const struct ta_hold *hold;         /* paused and suspended tenants; NULL: none */
+    /* the tenant's accepted messages in the last hour, by stream (the
+     * counters' sliding window), for the hourly caps; ignored when !hour_known */
+    int                 hour_known;
+    uint64_t            hour_sent[TA_STREAMS];
 } ta_policy_input_t;
 
 typedef struct {
@@ -58,6 +62,8 @@ typedef struct {
     unsigned             monitor:1;      /* accepted only because of monitor mode */
     unsigned             rewrite_sender:1; /* use new_sender as envelope sender */
     unsigned             held:1;         /* paused or suspended by the provider (ta_hold) */
+    ta_reason_t          reason_class;   /* what decided it (ta_reason.h); TA_R_NONE on a clean accept */
+    ta_stream_t          stream;         /* the login's stream */
     const ta_identity_t *identity;       /* the identity that matched, if any */
     size_t               nsign;
     const ta_key_t      *sign[TA_MAX_SIGN]; /* keys to sign with, in order */

@@ -2,11 +2,11 @@
  * NAME
  *	ta_reply 3
  * SUMMARY
- *	the texts of a verdict: SMTP reply, monitor header field, log line
+ *	the texts of a verdict: SMTP reply, monitor header field
  * DESCRIPTION
  *	See ta_reply.h. Reasons carry bytes that came from the client (login,
  *	local part); anything that could break a reply line, a header field
- *	or a log line (control characters, CR, LF) is written as '?'.
+ *	(control characters, CR, LF) is written as '?'.
  * STANDARDS
  *	RFC 5321 4.2.1 (multi-line replies: every line carries the code),
  *	RFC 2034 (enhanced codes), RFC 5322 2.2.3 (folding).
@@ -294,61 +294,5 @@ ta_monitor_field(const ta_verdict_t *v, const char *eol, char *buf, size_t size)
         avail = FIELD_WIDTH - 1;
     } while (pos < n);
     put(&o, eol);
-    return o.len;
-}
-
-/* ta_log_format - one key=value line describing a verdict */
-size_t
-ta_log_format(const ta_verdict_t *v, const char *stage, ta_str_t tenant,
-    ta_str_t login, char *buf, size_t size)
-{
-    static const char *const verdicts[] = { "accept", "reject", "tempfail" };
-    out_t o = { buf, size, 0 };
-    size_t i;
-
-    if (size == 0)
-        return 0;
-    buf[0] = '\0';
-    if (stage) {
-        put(&o, stage);
-        put(&o, " ");
-    }
-    put(&o, "tenant=");
-    if (tenant.len)
-        put_clean(&o, tenant.data, tenant.len);
-    else
-        put(&o, "-");
-    put(&o, " login=");
-    if (login.len)
-        put_clean(&o, login.data, login.len);
-    else
-        put(&o, "-");
-    put(&o, " from=");
-    put_domain(&o, v->from_domain[0] ? v->from_domain : "-");
-    put(&o, " envelope=");
-    put_domain(&o, v->envelope_domain[0] ? v->envelope_domain : "-");
-    put(&o, " verdict=");
-    put(&o, verdicts[v->action]);
-    if (v->monitor)
-        put(&o, "(monitor)");
-    if (v->reason[0]) {
-        put(&o, " reason=\"");
-        for (i = 0; i < sizeof(v->reason) && v->reason[i]; i++)
-            put_clean(&o, v->reason[i] == '"' ? "'" : &v->reason[i], 1);
-        put(&o, "\"");
-    }
-    if (v->rewrite_sender) {
-        put(&o, " new_sender=");
-        put_clean(&o, v->new_sender, strnlen(v->new_sender, sizeof(v->new_sender)));
-    }
-    for (i = 0; i < v->nsign; i++) {
-        const ta_key_t *k = v->sign[i];
-        ta_str_t        d = ta_key_d(k, v->identity);
-
-        put(&o, i ? "," : " signed=");
-        put_clean(&o, d.data, d.len);
-        put(&o, ":");
-        put_clean(&o, k->selector.data, k->selector.len);
-    }
     return o.len;
 }

@@ -2,16 +2,13 @@
  * NAME
  *	ta_reply 3h
  * SUMMARY
- *	the texts of a verdict: SMTP reply, monitor header field, log line
+ *	the texts of a verdict: SMTP reply, monitor header field
  * SYNOPSIS
  *	size_t ta_reply_format(const ta_verdict_t *v, const char *eol,
  *	                       char *buf, size_t size, size_t *last);
  *	size_t ta_reply_text(const ta_verdict_t *v, char *buf, size_t size);
  *	size_t ta_monitor_field(const ta_verdict_t *v, const char *eol,
  *	                        char *buf, size_t size);
- *	size_t ta_log_format(const ta_verdict_t *v, const char *stage,
- *	                     ta_str_t tenant, ta_str_t login,
- *	                     char *buf, size_t size);
  * DESCRIPTION
  *	ta_reply_format() writes the full reply, every line ending in eol:
  *	  550-5.7.515 Access denied, sending domain D does not meet the required authentication level
@@ -30,8 +27,7 @@
  *	ta_monitor_field() writes "X-Tenantalign: monitor; would refuse:
  *	REASON" folded at 78 octets, ending in eol, or nothing when the
  *	verdict is not a monitored acceptance.
- *	ta_log_format() writes one key=value log line; stage, when not NULL,
- *	is written first ("at MAIL FROM:"). An empty tenant or login is "-".
+ *	(The log line is ta_log's.)
  *
  *	Bytes that came from the client (login, local part) can be in a
  *	reason: control characters are written as '?', so that a client
@@ -50,7 +46,5 @@ size_t ta_reply_format(const ta_verdict_t *v, const char *eol, char *buf,
 size_t ta_reply_text(const ta_verdict_t *v, char *buf, size_t size);
 size_t ta_monitor_field(const ta_verdict_t *v, const char *eol, char *buf,
     size_t size);
-size_t ta_log_format(const ta_verdict_t *v, const char *stage, ta_str_t tenant,
-    ta_str_t login, char *buf, size_t size);
 
 #endif

@@ -18,6 +18,7 @@
  *	See ta_smtp.h for where this departs from them.
  */
 #include <string.h>
+#include <strings.h>
 
 #include "ta_smtp.h"
 
@@ -568,4 +569,35 @@ ta_smtp_ehlo_after_auth(const char *reply, size_t len, size_t max_size, char *ou
         return 0;
     out[n] = '\0';
     return n;
+}
+
+/* id_word - the queue id word at p (letters, digits, '.', '_', '-'), at most 63 */
+static ta_str_t
+id_word(const char *p, const char *end)
+{
+    const char *s = p;
+
+    while (p < end && p - s < 63 && ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')
+                                     || (*p >= '0' && *p <= '9') || *p == '.' || *p == '_' || *p == '-'))
+        p++;
+    return ta_str(s, (size_t) (p - s));
+}
+
+/* ta_smtp_queue_id - the queue id an MTA's reply names, or empty */
+ta_str_t
+ta_smtp_queue_id(const char *reply, size_t len)
+{
+    static const struct {
+        const char *mark;
+        size_t      len;
+    } marks[] = { { "id=", 3 }, { "queued as ", 10 } };
+    size_t   i, m;
+    ta_str_t w;
+
+    for (i = 0; i < len; i++)
+        for (m = 0; m < sizeof(marks) / sizeof(marks[0]); m++)
+            if (len - i > marks[m].len && strncasecmp(reply + i, marks[m].mark, marks[m].len) == 0
+                && (w = id_word(reply + i + marks[m].len, reply + len)).len > 0)
+                return w;
+    return ta_str("", 0);
 }

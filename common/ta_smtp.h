@@ -24,6 +24,8 @@
  *	                           const char *keyword);
  *	size_t ta_smtp_ehlo_after_auth(const char *reply, size_t len,
  *	                               size_t max_size, char *out, size_t size);
+ *
+ *	ta_str_t ta_smtp_queue_id(const char *reply, size_t len);
  * DESCRIPTION
  *	The protocol syntax the nginx module needs once the gate has taken a
  *	session over, kept free of nginx so that it can be fuzzed. Nothing
@@ -122,6 +124,12 @@
  *	client send are refused. Reply lines may be up to 4096 octets (RFC
  *	5321 says 512), may end in a bare LF, and a last line may be "250 "
  *	with nothing after the SP; a line "250" alone is a valid last line.
+  *
+ *	ta_smtp_queue_id() finds the queue id an MTA names in its reply to a
+ *	message, for the log line: the word after "id=" (Exim: "250 OK
+ *	id=1tXyZ-000abc-AB") or after "queued as " (Postfix: "250 2.0.0 Ok:
+ *	queued as 4XyZ"), either in any case; a word is letters, digits,
+ *	'.', '_' and '-', at most 63 of them. Empty when there is none.
  */
 #ifndef TA_SMTP_H
 #define TA_SMTP_H
@@ -169,6 +177,7 @@ typedef struct {
 void   ta_smtp_ehlo_iter(ta_smtp_ehlo_iter_t *it, const char *reply, size_t len);
 int    ta_smtp_ehlo_next(ta_smtp_ehlo_iter_t *it, ta_str_t *keyword, ta_str_t *line);
 int    ta_smtp_ehlo_offers(const char *reply, size_t len, const char *keyword);
+ta_str_t ta_smtp_queue_id(const char *reply, size_t len);
 size_t ta_smtp_ehlo_after_auth(const char *reply, size_t len, size_t max_size, char *out,
     size_t size);
 

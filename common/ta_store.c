@@ -256,6 +256,20 @@ rd_u8(rd_t *r)
     return *r->p++;
 }
 
+static uint32_t
+rd_u32(rd_t *r)
+{
+    uint32_t v;
+
+    if (r->bad || r->p + 4 > r->end) {
+        r->bad = 1;
+        return 0;
+    }
+    v = le32(r->p);
+    r->p += 4;
+    return v;
+}
+
 static unsigned
 rd_u16(rd_t *r)
 {
@@ -361,6 +375,30 @@ decode(rd_t *r, ta_tenant_t *t, ta_identity_t *ids, ta_key_t *keys, char **pool,
         if (ids != NULL)
             ids[*nids] = id;
         (*nids)++;
+    }
+    if (r->version >= 4) {
+        uint32_t          cap = rd_u32(r);
+        ta_stream_conf_t  sc[TA_STREAMS];
+        unsigned          stream;
+
+        memset(sc, 0, sizeof(sc));
+        for (i = 0; i < TA_STREAMS; i++) {
+            flags = rd_u8(r);
+            sc[i].require_dmarc = (flags & TA_STF_REQUIRE_DMARC) != 0;
+            sc[i].hourly_cap = rd_u32(r);
+        }
+        stream = rd_u8(r);
+        if (stream >= TA_STREAMS)
+            r->bad = 1;
+        if (t != NULL) {
+            t->hourly_cap = cap;
+            memcpy(t->streams, sc, sizeof(sc));
+            t->stream = (ta_stream_t) (stream < TA_STREAMS ? stream : 0);
+        }
+    } else if (t != NULL) {
+        t->hourly_cap = 0;
+        memset(t->streams, 0, sizeof(t->streams));
+        t->stream = TA_STREAM_TRANSACTIONAL;
     }
     if (r->p != r->end)
         r->bad = 1;

@@ -194,6 +194,15 @@ put_u16(buf_t *b, size_t v)
 }
 
 static void
+put_u32(buf_t *b, uint32_t v)
+{
+    unsigned char c[4] = { (unsigned char) v, (unsigned char) (v >> 8), (unsigned char) (v >> 16),
+                           (unsigned char) (v >> 24) };
+
+    put_bytes(b, c, 4);
+}
+
+static void
 put_str(buf_t *b, ta_str_t s)
 {
     put_u16(b, s.len);
@@ -235,6 +244,13 @@ encode(buf_t *b, const ta_tenant_t *t)
             put_u8(b, id->keys[k].state);
         }
     }
+    /* version 4: the streams; the login's stream last, set per login */
+    put_u32(b, t->hourly_cap);
+    for (i = 0; i < TA_STREAMS; i++) {
+        put_u8(b, t->streams[i].require_dmarc ? TA_STF_REQUIRE_DMARC : 0);
+        put_u32(b, t->streams[i].hourly_cap);
+    }
+    put_u8(b, TA_STREAM_TRANSACTIONAL);
 }
 
 /* encode_provider - the provider block (see ta_store_format.h) */
@@ -379,6 +395,7 @@ write_store(const ta_conf_t *c, const char *store, const ta_compile_opts_t *opts
                 goto fail;
         }
         for (j = 0; j < c->tenants[i].nlogins; j++) {
+            b.p[b.len - 1] = (char) c->tenants[i].login_streams[j];
             key[0] = 'L';
             memcpy(key + 1, c->tenants[i].logins[j].data, c->tenants[i].logins[j].len);
             if (cdb_make_add(&cm, key, (unsigned) c->tenants[i].logins[j].len + 1, b.p, (unsigned) b.len) != 0)

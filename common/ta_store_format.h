@@ -26,16 +26,19 @@
  *	    str domain; str local_part; str return_path; str pattern;
  *	    u16 nkeys; per key: str selector; str domain; str file; u8 alg; u8 state
  *	    (the effective state; version 3 adds 4, unverified)
+ *	  (version 4) u32 hourly cap (0: none); per stream (transactional,
+ *	  broadcast): u8 flags (require_dmarc 1), u32 hourly cap; and last, u8
+ *	  the stream of the login the record is stored under
  *	The reader checks every length against the record's end. It reads
- *	versions 1 and 2 too (no onboarding byte: dns manual, dns_check on,
- *	require_dmarc off; no dmarc byte: unknown), so an older store keeps
- *	working.
+ *	versions 1 to 3 too (no onboarding byte: dns manual, dns_check on,
+ *	require_dmarc off; no dmarc byte: unknown; no streams: every login
+ *	transactional, no caps), so an older store keeps working.
  */
 #ifndef TA_STORE_FORMAT_H
 #define TA_STORE_FORMAT_H
 
 #define TA_STORE_MAGIC      "TAST"
-#define TA_STORE_VERSION    3
+#define TA_STORE_VERSION    4
 #define TA_STORE_VERSION_MIN 1
 #define TA_STORE_META_KEY   "\0meta"
 #define TA_STORE_META_KLEN  5
@@ -54,6 +57,10 @@ enum {
     TA_IDD_DMARC_MASK = 3,
     TA_IDD_ADKIM_STRICT = 4,
     TA_IDD_ASPF_STRICT = 8
+};
+
+enum {
+    TA_STF_REQUIRE_DMARC = 1
 };
 
 enum {

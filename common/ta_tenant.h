@@ -29,6 +29,11 @@
  *	Strings point into storage owned by whoever produced the record (the
  *	store's mapping, or the record's own allocation).
  *
+ *	Streams: each login sends in one stream, transactional (the default)
+ *	or broadcast; a record looked up by login says which (stream). A
+ *	stream may require DMARC of its From domains and have an hourly cap;
+ *	the tenant may have one over all its streams.
+ *
  *	ta_key_d() is a key's effective d= (its own domain, else its
  *	identity's); ta_alg_name() the algorithm's name in a DKIM a= tag;
  *	ta_identity_name() an identity's name (D, or LOCAL@D).
@@ -38,6 +43,7 @@
 
 #include <stdio.h>
 
+#include "ta_reason.h"
 #include "ta_str.h"
 
 typedef enum {
@@ -113,10 +119,21 @@ typedef struct {
     unsigned            dmarc_aspf_strict:1;    /* the envelope domain must equal it */
 } ta_identity_t;
 
+/* what a stream of a tenant requires (README "Streams") */
+typedef struct {
+    unsigned            require_dmarc:1;    /* every From domain of the stream publishes DMARC */
+    unsigned            require_dmarc_set:1;    /* parsing only: set here, not inherited */
+    unsigned            hourly_cap_set:1;       /* parsing only */
+    uint32_t            hourly_cap;         /* messages per hour; 0: none */
+} ta_stream_conf_t;
+
 typedef struct {
     ta_str_t             name;
     size_t               nidentities;
     const ta_identity_t *identities;
+    ta_stream_t          stream;        /* the stream of the login it was looked up by */
+    uint32_t             hourly_cap;    /* messages per hour, all streams; 0: none */
+    ta_stream_conf_t     streams[TA_STREAMS];
 } ta_tenant_t;
 
 /* ta_key_d - the d= a key signs with */

@@ -40,12 +40,15 @@
  *	  store = /var/lib/tenantalign/tenants.cdb
  *	  mode = enforce | monitor | off
  *	  police_local = no | yes
+ *	  counters = /var/lib/tenantalign/counters/exim.counters   (unset: none)
+ *	  log_format = kv | json
  *	Everything is loaded lazily, in the receiving process, on first use:
  *	Exim forks per connection, so only the authenticated tenant's record
  *	and keys are ever read, and they are kept for further messages of the
  *	same connection.
  *
- *	One log line per decision goes to Exim's main log.
+ *	One log line per decision goes to Exim's main log, with the message id
+ *	as its qid.
  */
 #define LOCAL_SCAN
 #include <local_scan.h>
@@ -66,6 +69,8 @@
 
 typedef struct {
     char         store[1024];
+    char         counters[1024];
+    ta_log_style_t log_style;
     ta_enforce_t mode;
     int          police_local;
     char         error[512];     /* a configuration problem: every verdict tempfails */
@@ -145,6 +150,10 @@ read_conf(void)
             snprintf(conf.store, sizeof(conf.store), "%s", v);
         } else if (strcmp(k, "mode") == 0 && (!strcmp(v, "enforce") || !strcmp(v, "monitor") || !strcmp(v, "off"))) {
             conf.mode = v[0] == 'e' ? TA_ENFORCE : v[0] == 'm' ? TA_MONITOR : TA_OFF;
+        } else if (strcmp(k, "counters") == 0 && (v[0] == '/' || v[0] == '\0')) {
+            snprintf(conf.counters, sizeof(conf.counters), "%s", v);
+        } else if (strcmp(k, "log_format") == 0 && (!strcmp(v, "kv") || !strcmp(v, "json"))) {
+            conf.log_style = v[0] == 'j' ? TA_LOG_JSON : TA_LOG_KV;
         } else if (strcmp(k, "police_local") == 0 && (!strcmp(v, "yes") || !strcmp(v, "no"))) {
             conf.police_local = v[0] == 'y';
         } else {
@@ -161,6 +170,8 @@ engine_conf(ta_engine_conf_t *ec)
 {
     memset(ec, 0, sizeof(*ec));
     ec->store_path = conf.store;
+    ec->counters_path = conf.counters;
+    ec->log_style = conf.log_style;
     ec->eol = TA_EOL_LF;            /* Exim's spool and header_list use LF */
     ec->mode = conf.mode;
     ec->fault = conf.error;         /* every verdict tempfails naming it */
@@ -229,6 +240,8 @@ log_effects(const ta_effects_t *fx)
 {
     if (fx->alarm.len)
         log_write(0, LOG_MAIN | LOG_PANIC, "tenantalign: %.*s", (int) fx->alarm.len, fx->alarm.data);
+    if (fx->warning.len)
+        log_write(0, LOG_MAIN, "tenantalign: warning: %.*s", (int) fx->warning.len, fx->warning.data);
     log_write(0, LOG_MAIN, "tenantalign: %.*s", (int) fx->log.len, fx->log.data);
 }
 
@@ -302,6 +315,7 @@ check_message(int fd, ta_txn_t **txn)
     const ta_effects_t *fx;
 
     t = *txn = engine ? ta_txn_new(engine, login(), envelope(), TA_MAIL_PATH) : NULL;
+    ta_txn_queue_id(t, ta_str_cstr(message_id ? (const char *) message_id : ""));
     hdr = header_section(&hlen);
     if (hdr == NULL) {
         fx = ta_txn_fail(t, "out of memory");
@@ -411,6 +425,7 @@ tenantalign_data(uschar **yield, int argc, uschar *argv[])
     fd = spool_data_fd();
     if (fd < 0) {
         t = engine ? ta_txn_new(engine, login(), envelope(), TA_MAIL_PATH) : NULL;
+        ta_txn_queue_id(t, ta_str_cstr(message_id ? (const char *) message_id : ""));
         fx = ta_txn_fail(t, "cannot read the message from the spool");
         log_effects(fx);
     } else {

@@ -87,6 +87,8 @@ ngx_mail_tenantalign_msg_free(ngx_mail_ta_ctx_t *ctx)
     ctx->fed = 0;
     ctx->spilling = 0;
 
+    ngx_mail_tenantalign_log_accepted(ctx, NULL);
+
     ta_txn_free(ctx->txn);
     ctx->txn = NULL;
     ctx->fx = NULL;
@@ -356,9 +358,11 @@ ngx_mail_tenantalign_content(ngx_mail_ta_ctx_t *ctx, u_char *p, size_t n)
 ngx_int_t
 ngx_mail_tenantalign_refill(ngx_mail_ta_ctx_t *ctx)
 {
-    off_t    off, left;
-    u_char  *p, *q, *end, *nl;
-    ssize_t  n;
+    off_t       off, left;
+    u_char     *p, *q, *end, *nl;
+    ssize_t     n;
+    ta_txn_t   *txn;
+    ngx_uint_t  log_due;
 
     while (ctx->sending && ctx->up_out.len < NGX_MAIL_TA_WINDOW) {
 
@@ -373,7 +377,17 @@ ngx_mail_tenantalign_refill(ngx_mail_ta_ctx_t *ctx)
                 return NGX_ERROR;
             }
 
+            /* the message is gone; its transaction waits for the reply */
+
+            txn = ctx->txn;
+            log_due = ctx->log_due;
+            ctx->txn = NULL;
+            ctx->log_due = 0;
+
             ngx_mail_tenantalign_msg_free(ctx);
+
+            ctx->sent_txn = txn;
+            ctx->log_due = log_due;
             break;
         }
 

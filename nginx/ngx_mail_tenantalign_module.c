@@ -73,6 +73,13 @@ static ngx_conf_enum_t  ngx_mail_tenantalign_bdat_modes[] = {
 };
 
 
+static ngx_conf_enum_t  ngx_mail_tenantalign_log_formats[] = {
+    { ngx_string("kv"), NGX_MAIL_TA_LOG_KV },
+    { ngx_string("json"), NGX_MAIL_TA_LOG_JSON },
+    { ngx_null_string, 0 }
+};
+
+
 static ngx_command_t  ngx_mail_tenantalign_commands[] = {
 
     { ngx_string("tenantalign"),
@@ -88,6 +95,20 @@ static ngx_command_t  ngx_mail_tenantalign_commands[] = {
       NGX_MAIL_SRV_CONF_OFFSET,
       offsetof(ngx_mail_tenantalign_srv_conf_t, store),
       NULL },
+
+    { ngx_string("tenantalign_counters"),
+      NGX_MAIL_MAIN_CONF|NGX_MAIL_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_MAIL_SRV_CONF_OFFSET,
+      offsetof(ngx_mail_tenantalign_srv_conf_t, counters),
+      NULL },
+
+    { ngx_string("tenantalign_log_format"),
+      NGX_MAIL_MAIN_CONF|NGX_MAIL_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_MAIL_SRV_CONF_OFFSET,
+      offsetof(ngx_mail_tenantalign_srv_conf_t, log_format),
+      &ngx_mail_tenantalign_log_formats },
 
     { ngx_string("tenantalign_max_message_size"),
       NGX_MAIL_MAIN_CONF|NGX_MAIL_SRV_CONF|NGX_CONF_TAKE1,
@@ -185,6 +206,7 @@ ngx_mail_tenantalign_create_srv_conf(ngx_conf_t *cf)
     }
 
     conf->mode = NGX_CONF_UNSET_UINT;
+    conf->log_format = NGX_CONF_UNSET_UINT;
     conf->max_message_size = NGX_CONF_UNSET_SIZE;
     conf->thread_pool = NGX_CONF_UNSET_PTR;
     conf->upstream_bdat = NGX_CONF_UNSET_UINT;
@@ -207,6 +229,16 @@ ngx_mail_tenantalign_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_uint_value(conf->mode, prev->mode, NGX_MAIL_TA_OFF);
     ngx_conf_merge_str_value(conf->store, prev->store,
                              "/var/lib/tenantalign/tenants.cdb");
+    ngx_conf_merge_str_value(conf->counters, prev->counters, "");
+    ngx_conf_merge_uint_value(conf->log_format, prev->log_format,
+                              NGX_MAIL_TA_LOG_KV);
+
+    if (conf->counters.len == 3
+        && ngx_strncmp(conf->counters.data, "off", 3) == 0)
+    {
+        ngx_str_null(&conf->counters);
+    }
+
     ngx_conf_merge_size_value(conf->max_message_size, prev->max_message_size,
                               50 * 1024 * 1024);
     ngx_conf_merge_size_value(conf->buffer_size, prev->buffer_size,
@@ -356,7 +388,7 @@ ngx_int_t
 ngx_mail_tenantalign_engine(ngx_mail_tenantalign_srv_conf_t *tcf,
     ngx_log_t *log)
 {
-    char                *err, *path;
+    char                *err, *path, *counters;
     ta_engine_conf_t     ec;
     ngx_pool_cleanup_t  *cln;
 
@@ -374,7 +406,7 @@ ngx_mail_tenantalign_engine(ngx_mail_tenantalign_srv_conf_t *tcf,
     err = cln->data;
     err[0] = '\0';
 
-    path = ngx_alloc(tcf->store.len + 1, log);
+    path = ngx_alloc(tcf->store.len + 1 + tcf->counters.len + 1, log);
     if (path == NULL) {
         return NGX_ERROR;
     }
@@ -382,10 +414,17 @@ ngx_mail_tenantalign_engine(ngx_mail_tenantalign_srv_conf_t *tcf,
     ngx_memcpy(path, tcf->store.data, tcf->store.len);
     path[tcf->store.len] = '\0';
 
+    counters = path + tcf->store.len + 1;
+    ngx_memcpy(counters, tcf->counters.data, tcf->counters.len);
+    counters[tcf->counters.len] = '\0';
+
     ngx_memzero(&ec, sizeof(ta_engine_conf_t));
     ec.store_path = path;
     ec.eol = TA_EOL_CRLF;
     ec.mode = tcf->mode == NGX_MAIL_TA_MONITOR ? TA_MONITOR : TA_ENFORCE;
+    ec.counters_path = counters;
+    ec.log_style = tcf->log_format == NGX_MAIL_TA_LOG_JSON ? TA_LOG_JSON
+                                                           : TA_LOG_KV;
 
     if (ta_engine_open(&ec, &tcf->engine, err, 512) != TA_OK) {
         ngx_log_error(NGX_LOG_ALERT, log, 0, "tenantalign: %s", err);

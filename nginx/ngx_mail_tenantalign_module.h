@@ -56,6 +56,9 @@
 #define NGX_MAIL_TA_BDAT_ON    1
 #define NGX_MAIL_TA_BDAT_AUTO  2
 
+#define NGX_MAIL_TA_LOG_KV     0
+#define NGX_MAIL_TA_LOG_JSON   1
+
 #define NGX_MAIL_TA_SLOTS    64
 #define NGX_MAIL_TA_IOBUF    16384
 
@@ -63,6 +66,8 @@
 typedef struct {
     ngx_uint_t                  mode;
     ngx_str_t                   store;
+    ngx_str_t                   counters;        /* "": not counting */
+    ngx_uint_t                  log_format;
     size_t                      max_message_size;
     size_t                      buffer_size;
     ngx_path_t                 *temp_path;
@@ -170,12 +175,17 @@ typedef struct {
     u_char                      last;           /* the last octet */
 
     ta_txn_t                   *txn;            /* from the 354 on */
+    ta_txn_t                   *sent_txn;       /* gone up, its line waiting
+                                                   for the upstream's reply */
     const ta_effects_t         *fx;             /* its effects, once accepted */
     ngx_thread_task_t          *task;           /* signing, reused */
     unsigned                    signing:1;      /* txn is the thread's */
     unsigned                    header_done:1;  /* the core has the header */
     unsigned                    fault:1;        /* the temp file failed */
     unsigned                    decided:1;      /* refused at the header */
+    unsigned                    log_due:1;      /* accepted: logged at the
+                                                   upstream's reply (its
+                                                   queue id) or when freed */
 
     ngx_mail_ta_out_t           replay;         /* RSET, MAIL, RCPTs */
     ngx_uint_t                  replaying;      /* replies still due */
@@ -219,6 +229,8 @@ void ngx_mail_tenantalign_upstream_reply(ngx_mail_ta_ctx_t *ctx,
 /* ngx_mail_tenantalign_txn.c */
 void ngx_mail_tenantalign_reset(ngx_mail_ta_ctx_t *ctx);
 void ngx_mail_tenantalign_log_effects(ngx_log_t *log, const ta_effects_t *fx);
+void ngx_mail_tenantalign_log_accepted(ngx_mail_ta_ctx_t *ctx,
+    ngx_str_t *reply);
 ngx_int_t ngx_mail_tenantalign_start(ngx_mail_ta_ctx_t *ctx);
 void ngx_mail_tenantalign_header(ngx_mail_ta_ctx_t *ctx, size_t hlen);
 void ngx_mail_tenantalign_replay(ngx_mail_ta_ctx_t *ctx);

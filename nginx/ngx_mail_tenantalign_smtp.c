@@ -380,6 +380,7 @@ ngx_mail_tenantalign_upstream_reply(ngx_mail_ta_ctx_t *ctx, ngx_str_t *text,
 
             /* the upstream refused DATA: that is the message's reply */
 
+            ngx_mail_tenantalign_log_accepted(ctx, NULL);
             ngx_mail_tenantalign_msg_free(ctx);
             break;
 
@@ -425,6 +426,7 @@ ngx_mail_tenantalign_upstream_reply(ngx_mail_ta_ctx_t *ctx, ngx_str_t *text,
         ngx_str_null(&slot->line);
 
         if (slot->type == slot_final || slot->type == slot_up_data) {
+            ngx_mail_tenantalign_log_accepted(ctx, code / 100 == 2 ? text : NULL);
             ngx_mail_tenantalign_reset(ctx);
             ctx->paused = 0;
         }

@@ -239,8 +239,48 @@ ngx_mail_tenantalign_log_effects(ngx_log_t *log, const ta_effects_t *fx)
                       fx->alarm.len, fx->alarm.data);
     }
 
+    if (fx->warning.len) {
+        ngx_log_error(NGX_LOG_WARN, log, 0, "tenantalign: %*s",
+                      fx->warning.len, fx->warning.data);
+    }
+
     ngx_log_error(NGX_LOG_NOTICE, log, 0, "tenantalign: %*s",
                   fx->log.len, fx->log.data);
+}
+
+
+/*
+ * an accepted message's line waits for the upstream's reply to it, which
+ * names its queue id; a message the upstream never answered for is
+ * logged when freed, without one
+ */
+
+void
+ngx_mail_tenantalign_log_accepted(ngx_mail_ta_ctx_t *ctx, ngx_str_t *reply)
+{
+    ta_txn_t  *t;
+    ta_str_t   qid;
+
+    t = ctx->sent_txn ? ctx->sent_txn : ctx->txn;
+
+    if (ctx->log_due && t) {
+        if (reply) {
+            qid = ta_smtp_queue_id((char *) reply->data, reply->len);
+            ta_txn_queue_id(t, qid);
+        }
+
+        /* finished already: its effects again, the log line with the id */
+
+        ngx_mail_tenantalign_log_effects(ctx->session->connection->log,
+                                         ta_txn_finish(t));
+    }
+
+    ctx->log_due = 0;
+
+    if (ctx->sent_txn) {
+        ta_txn_free(ctx->sent_txn);     /* counted here (ta_engine.h) */
+        ctx->sent_txn = NULL;
+    }
 }
 
 
@@ -251,7 +291,12 @@ ngx_mail_tenantalign_decided(ngx_mail_ta_ctx_t *ctx, const ta_effects_t *fx)
 
     s = ctx->session;
 
-    ngx_mail_tenantalign_log_effects(s->connection->log, fx);
+    ctx->fx = fx;
+    ctx->log_due = (fx->action == TA_ACCEPT);
+
+    if (!ctx->log_due) {
+        ngx_mail_tenantalign_log_effects(s->connection->log, fx);
+    }
 
     if (fx->action != TA_ACCEPT) {
         if (ngx_mail_tenantalign_local(ctx, fx->reply.data, fx->reply.len)
@@ -264,8 +309,6 @@ ngx_mail_tenantalign_decided(ngx_mail_ta_ctx_t *ctx, const ta_effects_t *fx)
         ngx_mail_tenantalign_refused(ctx);
         return;
     }
-
-    ctx->fx = fx;
 
     if (fx->sender_changed) {
         ngx_mail_tenantalign_replay(ctx);

@@ -91,5 +91,10 @@ if [ -f "$NGINX_SO" ]; then
     grep -o 'tenantalign: .* while' "$W/nginx/logs/error.log" | sed 's/ while$//; s/^/   /'
 fi
 
+say "4. What the operator's Prometheus sees: tenantalign stats (both adapters' counter tables)"
+tables=(--counters "$W/exim/counters/exim.counters")
+[ -f "$W/nginx/counters/nginx.counters" ] && tables+=(--counters "$W/nginx/counters/nginx.counters")
+"$TA" stats --prometheus "${tables[@]}" | grep '^tenantalign_messages_total' | sed 's/^/   /' || status=1
+
 say "$( [ $status -eq 0 ] && echo 'demo OK' || echo 'demo FAILED' )"
 exit $status

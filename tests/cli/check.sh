@@ -35,7 +35,7 @@ run() { local l=$1 m=$2 f=$3; shift 3
 run acme '<b@bounces.acme.example>' 'Acme <news@acme.example>'
 check "aligned: exit 0" [ $rc -eq 0 ]
 check "aligned: 250 with both keys" grep -q '^250 2.0.0 accepted; sign d=acme.example s=s1 a=rsa-sha256, d=acme.example s=e1 a=ed25519-sha256$' <<<"$out"
-check "aligned: log line on stderr" grep -q 'tenant=acme login=acme from=acme.example envelope=bounces.acme.example verdict=accept .*signed=acme.example:s1,acme.example:e1 us=' "$W/err"
+check "aligned: log line on stderr" grep -q 'stage=data tenant=acme login=acme stream=transactional qid=- from=acme.example envelope=bounces.acme.example verdict=accept .*signed=acme.example:s1,acme.example:e1 us=' "$W/err"
 
 run acme '<b@bounces.acme.example>' 'ceo@globex.example'
 check "spoofed From: exit 1" [ $rc -eq 1 ]
@@ -105,7 +105,7 @@ check "world-readable key: key material not printed" bash -c '! grep -q "PRIVATE
 out=$("$TA" check --store "$W/store.cdb" --login acme --mail-from '<b@paypal.example>' --at-mail 2>"$W/err" </dev/null); rc=$?
 check "at-mail: foreign sender refused, exit 1" [ $rc -eq 1 ]
 check "at-mail: the adapters' reason" [ "$(reason <<<"$out")" = "envelope sender domain paypal.example is not a domain of tenant acme" ]
-check "at-mail: logged as at MAIL FROM" grep -q '^tenantalign: at MAIL FROM: tenant=acme login=acme from=- envelope=paypal.example verdict=reject' "$W/err"
+check "at-mail: logged as at MAIL FROM" grep -q '^tenantalign: stage=mail tenant=acme login=acme stream=transactional qid=- from=- envelope=paypal.example verdict=reject' "$W/err"
 out=$("$TA" check --store "$W/store.cdb" --login acme --mail-from '<b@bounces.acme.example>' --at-mail 2>/dev/null </dev/null); rc=$?
 check "at-mail: own sender accepted" test "$rc:$out" = "0:250 2.1.0 sender accepted"
 

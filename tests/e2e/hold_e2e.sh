@@ -111,7 +111,7 @@ for via in via_exim via_nginx; do
 done
 
 # the gate's own log: one line per decision, with the reason
-check "the gate's log says why it held the mail" grep -q 'verdict=tempfail reason="tenant acme is paused by the provider: billing overdue: call support"' "$(exim_mainlog "$W/a")"
+check "the gate's log says why it held the mail" grep -q 'verdict=tempfail class=paused code="451 4.7.1" reason="tenant acme is paused by the provider: billing overdue: call support"' "$(exim_mainlog "$W/a")"
 # a damaged hold file: who is suspended cannot be told, so 451 for everyone
 printf 'tenantalign-hold 1\npause acme' >"$STORE.hold"
 sleep 1.1
@@ -121,4 +121,5 @@ rm -f "$STORE.hold"
 sleep 1.1
 r=$(/usr/bin/python3 "$TOP/tests/e2e/smtp_send.py" --port "$P" --login acme --mail-from bounce@bounces.acme.example <(printf 'From: news@acme.example\r\n\r\nx\r\n'))
 check "no hold file: nobody held" grep -q '^0 DATA 250' <<<"$r"
+check "every log line parses" /usr/bin/python3 "$TOP/tests/e2e/log_tally.py" "$(exim_mainlog "$W/a")" "$W/n/logs/error.log"
 finish

@@ -54,7 +54,7 @@ case_rewrite() {
         fail "$label: rewrite: delivered to both recipients [$r]"
     fi
     check "$label: rewrite: logged with the new sender" grep -q \
-        'tenantalign: tenant=rw login=rw from=rewrite.example envelope=bounces.rewrite.example verdict=accept[a-z()]* new_sender=ceo@bounces.rewrite.example signed=rewrite.example:r1' "$log"
+        'tenantalign: stage=data tenant=rw login=rw stream=transactional qid=[0-9A-Za-z-]* from=rewrite.example envelope=bounces.rewrite.example verdict=accept code="250 2.0.0" new_sender=ceo@bounces.rewrite.example signed=rewrite.example:r1' "$log"
 }
 
 case_replies() {
@@ -66,7 +66,7 @@ case_replies() {
     r=$($send --login acme --mail-from ceo@paypal.example "$W/rw.eml" 2>&1)
     check "$label: MAIL refusal: exact raw reply" [ "$r" = "0 MAIL 550 5.7.515 Access denied, sending domain paypal.example does not meet the required authentication level | envelope sender domain paypal.example is not a domain of tenant acme" ]
     check "$label: MAIL refusal: logged with tenant and login" grep -q \
-        'tenantalign: at MAIL FROM: tenant=acme login=acme from=- envelope=paypal.example verdict=reject reason="envelope sender domain paypal.example is not a domain of tenant acme"' "$log"
+        'tenantalign: stage=mail tenant=acme login=acme stream=transactional qid=- from=- envelope=paypal.example verdict=reject class=envelope_not_owned code="550 5.7.515" reason="envelope sender domain paypal.example is not a domain of tenant acme"' "$log"
 
     # 3. refused at the end of DATA: the same form
     make_msg "$W/sp.eml" 'ceo@globex.example'

@@ -7,7 +7,8 @@
 #       store compiled into DIR with its keys copied there (group
 #       Debian-exim, mode 0640): with dns_check off, or with TA_STATE=FILE
 #       (compile --state FILE: the keys verify saw). local_scan (default): local_scan_path plus
-#       the MAIL FROM dlfunc; data_acl: the DATA-ACL dlfunc only; relay:
+#       the MAIL FROM dlfunc; counters in DIR/counters/exim.counters; log
+#       lines as TA_LOG_FORMAT (kv, the default, or json); data_acl: the DATA-ACL dlfunc only; relay:
 #       no plugin, relaying for 127.0.0.1 (an upstream behind nginx).
 #       EXIM_ALT_PORT=N: also listen on N, where CHUNKING is not offered
 #       (an upstream without BDAT) and PIPECONNECT is, as Debian's Exim
@@ -31,7 +32,10 @@ exim_setup() {
     chgrp Debian-exim "$dir/keys"/*.pem && chmod 640 "$dir/keys"/*.pem
     "$TA" compile --quiet ${TA_STATE:+--state "$TA_STATE"} "$dir/tenants.src" "$dir/tenants.cdb" || return 1
     chgrp Debian-exim "$dir/tenants.cdb"
-    printf 'store = %s/tenants.cdb\nmode = enforce\npolice_local = no\n' "$dir" >"$dir/tenantalign.conf"
+    # the counter table where Exim's user may create it; TA_LOG_FORMAT: kv or json
+    mkdir -p "$dir/counters" && chown Debian-exim:Debian-exim "$dir/counters"
+    printf 'store = %s/tenants.cdb\nmode = enforce\npolice_local = no\ncounters = %s/counters/exim.counters\nlog_format = %s\n' \
+        "$dir" "$dir" "${TA_LOG_FORMAT:-kv}" >"$dir/tenantalign.conf"
     chmod 644 "$dir/tenantalign.conf" "$dir/exim.conf" 2>/dev/null
     chmod 755 "$dir" "$dir/keys"
     local mail_acl="" data_acl="" scan="local_scan_path = $so" relay_hosts=""

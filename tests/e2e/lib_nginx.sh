@@ -8,6 +8,7 @@
 #       that upstream instead)
 #   nginx_start DIR / nginx_stop DIR / nginx_reload DIR
 #   NGINX_WORKERS=N: worker_processes (default 1; "auto" is Debian's)
+#   counters in DIR/counters/nginx.counters; TA_LOG_FORMAT: kv (default) or json
 #   NGINX_SAN=DIR: the module is the ASan + UBSan build; nginx (the packaged
 #       binary) runs with the sanitizers' runtimes preloaded, and their
 #       reports go to DIR/asan.PID (tests/e2e/nginx_asan.sh)
@@ -29,7 +30,8 @@ nginx_bin() {
 
 nginx_setup() {
     local dir=$1 port=$2 up=$3 store=$4 mode=${5:-enforce} extra=${6:-}
-    mkdir -p "$dir/logs"
+    mkdir -p "$dir/logs" "$dir/counters"
+    chown Debian-exim:Debian-exim "$dir/counters"
     chmod 755 "$dir"
     echo "$((port + 1)) $up ${NGINX_ALT_UPSTREAM:-}" >"$dir/auth.args"
     echo "$port" >"$dir/port"
@@ -50,6 +52,8 @@ mail {
     smtp_capabilities "SIZE 52428800" 8BITMIME PIPELINING;
     tenantalign $mode;
     tenantalign_store $store;
+    tenantalign_counters $dir/counters/nginx.counters;
+    tenantalign_log_format ${TA_LOG_FORMAT:-kv};
     tenantalign_temp_path $dir/temp;
     $extra
     server {

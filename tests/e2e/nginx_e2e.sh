@@ -66,7 +66,7 @@ sed 's/$/\r/' "$(ls "$INBOX"/new/* | head -1)" >"$W/delivered.eml"
 check "delivered copy: dkimpy verifies" "$D/verify_dkimpy.py" "$W/dns" "$W/delivered.eml"
 check "delivered copy: Mail::DKIM verifies (rsa)" "$D/verify_maildkim.pl" "$W/dns" "$W/delivered.eml"
 check "delivered copy: OpenDKIM verifies" "$W/odkim" "$W/dns" "$W/delivered.eml"
-check "nginx log: one line per decision" grep -q 'tenantalign: tenant=acme login=acme from=acme.example envelope=bounces.acme.example verdict=accept signed=acme.example:s1,acme.example:e1 us=' "$W/n/logs/error.log"
+check "nginx log: one line per decision" grep -q 'tenantalign: stage=data tenant=acme login=acme stream=transactional qid=[0-9A-Za-z-]* from=acme.example envelope=bounces.acme.example verdict=accept code="250 2.0.0" signed=acme.example:s1,acme.example:e1 us=' "$W/n/logs/error.log"
 
 # 2. the verdict cases of the Exim tests, through nginx
 n0=$(delivered)
@@ -330,4 +330,8 @@ mkdir -p "$W/ex"
       -e "s|/var/lib/nginx/tenantalign|$W/ex/temp|; s|/var/log/nginx/error.log|$W/ex/error.log|" "$TOP/modules/nginx/mail-example.conf"; } >"$W/ex/nginx.conf"
 check "modules/nginx/mail-example.conf passes nginx -t" \
     nginx_bin -t -q -p "$W/ex" -c "$W/ex/nginx.conf" -e "$W/ex/error.log"
+# every decision line parses, and the counter table holds exactly what was logged
+"$TA" stats --json --counters "$W/n/counters/nginx.counters" >"$W/n.stats.json"
+check "nginx: every log line parses; the counts equal the decisions logged" \
+    /usr/bin/python3 "$TOP/tests/e2e/log_tally.py" --stats "$W/n.stats.json" "$W/n/logs/error.log"
 finish

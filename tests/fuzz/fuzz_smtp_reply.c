@@ -6,6 +6,7 @@
  * stays inside its input, and the filtered EHLO reply is one well-formed
  * reply that offers none of the dropped capabilities, fits the room the
  * header promises, and is refused rather than truncated when it does not fit.
+ * A queue id found is a word of the reply, inside it.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -128,6 +129,23 @@ check_ehlo(const char *d, size_t n, size_t max_size)
         abort();
 }
 
+/* check_queue_id - a queue id is a word of the reply, inside it */
+static void
+check_queue_id(const char *d, size_t n)
+{
+    ta_str_t id = ta_smtp_queue_id(d, n);
+    size_t   i;
+
+    if (id.len == 0)
+        return;
+    if (id.len > 63 || id.data < d || id.data + id.len > d + n)
+        abort();
+    for (i = 0; i < id.len; i++)
+        if (strchr("._-", id.data[i]) == NULL && !((id.data[i] | 0x20) >= 'a' && (id.data[i] | 0x20) <= 'z')
+            && !(id.data[i] >= '0' && id.data[i] <= '9'))
+            abort();
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -149,5 +167,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         off += rl;
     }
     check_ehlo(d, size, max_size);
+    check_queue_id(d, size);
     return 0;
 }

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 #include <openssl/pem.h>
 
+#include "ta_counters.h"
 #include "ta_engine.h"
 #include "ta_store.h"
 
@@ -193,7 +194,7 @@ test_mail_time(void **state)
     assert_int_equal(m.command.len, 0);
     assert_true(has(m.fx.reply, "550-5.7.515 Access denied, sending domain globex.example does not meet the required authentication level\r\n"));
     assert_memory_equal(m.fx.reply.data + m.fx.reply_last, "550 5.7.515 ", 12);
-    assert_true(has(m.fx.log, "at MAIL FROM: tenant=beta login=beta from=- envelope=globex.example verdict=reject reason="));
+    assert_true(has(m.fx.log, "stage=mail tenant=beta login=beta stream=transactional qid=- from=- envelope=globex.example verdict=reject class=envelope_not_owned code=\"550 5.7.515\" reason="));
 
     /* anything after the path but parameters is refused, never forwarded */
     ta_engine_mail(e, ta_str_cstr("acme"), ta_str_cstr("FROM:<b@bounces.acme.example>ceo@globex.example"),
@@ -246,7 +247,7 @@ test_transaction(void **state)
     assert_false(fx->sender_changed);
     assert_true(is(fx->sender, "b@bounces.acme.example"));
     assert_int_equal(fx->mail_command.len, 0);
-    assert_true(has(fx->log, "tenant=acme login=acme from=acme.example envelope=bounces.acme.example verdict=accept signed=acme.example:e1 us="));
+    assert_true(has(fx->log, "stage=data tenant=acme login=acme stream=transactional qid=- from=acme.example envelope=bounces.acme.example verdict=accept code=\"250 2.0.0\" signed=acme.example:e1 us="));
     /* finishing twice gives the same effects */
     memcpy(sig, fx->prepend.data, siglen = fx->prepend.len);
     fx = ta_txn_finish(t);
@@ -259,7 +260,7 @@ test_transaction(void **state)
     assert_int_equal(fx->nfields, 0);
     assert_int_equal(fx->prepend.len, 0);
     assert_true(is(fx->reply, "451 4.3.0 cannot add a header\r\n"));
-    assert_true(has(fx->log, "verdict=tempfail reason=\"cannot add a header\""));
+    assert_true(has(fx->log, "verdict=tempfail class=system code=\"451 4.3.0\" reason=\"cannot add a header\""));
     assert_false(has(fx->log, "signed="));
 
     /* refused at the header: no fields, the reply's lines */
@@ -269,7 +270,7 @@ test_transaction(void **state)
     assert_int_equal(fx->nfields, 0);
     assert_memory_equal(fx->reply.data, "550-5.7.515 Access denied, sending domain globex.example ", 57);
     assert_memory_equal(fx->reply_text.data, "5.7.515 Access denied", 21);
-    assert_true(has(fx->log, "verdict=reject reason=\"From domain globex.example is not a sending domain of tenant acme\""));
+    assert_true(has(fx->log, "verdict=reject class=from_not_owned code=\"550 5.7.515\" reason=\"From domain globex.example is not a sending domain of tenant acme\""));
     ta_txn_free(t);
 
     /* an adapter that hands over more than the header section: a tempfail */
@@ -337,7 +338,7 @@ test_monitor_lf(void **state)
     assert_null(memchr(fx->prepend.data, '\r', fx->prepend.len));
     assert_int_equal(fx->field[0].len + fx->field[1].len, fx->prepend.len);
     assert_int_equal(fx->field[1].data[fx->field[1].len - 1], '\n');
-    assert_true(has(fx->log, "verdict=accept(monitor)"));
+    assert_true(has(fx->log, "verdict=accept monitor=yes class=not_aligned"));
     /* nothing aligns: only the mark */
     fx = next_txn(&t, e, "<b@acme.example>", TA_MAIL_PATH, "From: ceo@globex.example\n\nhi\n", 4);
     assert_int_equal(fx->action, TA_ACCEPT);
@@ -415,6 +416,97 @@ test_faults(void **state)
     ta_engine_close(e);
 }
 
+
+/* find_row - the counters of tenant NAME, or of the (none) row (ta_counters_each) */
+typedef struct {
+    const char        *name;
+    ta_counters_row_t  row;
+    int                found;
+} find_row_t;
+
+static int
+find_row(const ta_counters_row_t *row, void *arg)
+{
+    find_row_t *f = arg;
+
+    if (strcmp(f->name, "(none)") == 0 ? row->special == 1
+        : row->special == 0 && row->name_len == strlen(f->name) && memcmp(row->name, f->name, row->name_len) == 0) {
+        f->row = *row;
+        f->found = 1;
+    }
+    return 0;
+}
+
+/* test_counting - every final decision counted once, by tenant, verdict and
+ * class: a MAIL refusal at once; a transaction when freed, by its last
+ * effects (accepted then failed counts as the failure); queue id in the line */
+static void
+test_counting(void **state)
+{
+    char                path[4200];
+    ta_engine_conf_t    conf;
+    ta_engine_t        *e;
+    ta_counters_t      *c;
+    ta_mail_t           m;
+    ta_txn_t           *t = NULL;
+    const ta_effects_t *fx;
+    find_row_t          acme, beta, none;
+    char                err[512];
+
+    (void) state;
+    snprintf(path, sizeof(path), "%s/engine.counters", dir);
+    memset(&conf, 0, sizeof(conf));
+    conf.store_path = store;
+    conf.eol = TA_EOL_CRLF;
+    conf.counters_path = path;
+    conf.log_style = TA_LOG_JSON;
+    assert_int_equal(ta_engine_open(&conf, &e, err, sizeof(err)), TA_OK);
+    /* a refusal at MAIL FROM: counted now; an acceptance at MAIL: not (not final) */
+    ta_engine_mail(e, ta_str_cstr("beta"), ta_str_cstr("FROM:<a@globex.example>"), TA_MAIL_ARG, &m);
+    assert_int_equal(m.fx.action, TA_REJECT);
+    ta_engine_mail(e, ta_str_cstr("acme"), ta_str_cstr("FROM:<a@acme.example>"), TA_MAIL_ARG, &m);
+    ta_engine_mail(e, ta_str_cstr("nobody"), ta_str_cstr("FROM:<a@acme.example>"), TA_MAIL_ARG, &m);
+    assert_true(has(m.fx.log, "{\"stage\":\"mail\",\"tenant\":\"-\",\"login\":\"nobody\",\"stream\":\"-\""));
+    /* an accepted message, its queue id given after the effects: the line again */
+    fx = next_txn(&t, e, "<b@bounces.acme.example>", TA_MAIL_PATH, message, 7);
+    assert_int_equal(fx->action, TA_ACCEPT);
+    assert_true(has(fx->log, "\"qid\":\"-\""));
+    ta_txn_queue_id(t, ta_str_cstr("1tXyZ2-000Abc-1D"));
+    assert_true(has(fx->log, "\"qid\":\"1tXyZ2-000Abc-1D\""));
+    /* accepted, then the adapter could not apply it: one count, a tempfail */
+    fx = next_txn(&t, e, "<b@bounces.acme.example>", TA_MAIL_PATH, message, 64);
+    assert_int_equal(fx->action, TA_ACCEPT);
+    fx = ta_txn_fail(t, "cannot write the temporary file");
+    assert_true(has(fx->log, "\"class\":\"system\""));
+    ta_txn_free(t);
+    t = NULL;
+    /* a transaction never finished (the client left): not counted */
+    t = acme_txn(e, "<b@bounces.acme.example>", TA_MAIL_PATH);
+    ta_txn_free(t);
+    t = NULL;
+    ta_engine_close(e);
+
+    memset(&acme, 0, sizeof(acme));
+    memset(&beta, 0, sizeof(beta));
+    memset(&none, 0, sizeof(none));
+    acme.name = "acme";
+    beta.name = "beta";
+    none.name = "(none)";
+    c = ta_counters_open_read(path, err, sizeof(err));
+    assert_non_null(c);
+    ta_counters_each(c, 0, find_row, &acme);
+    ta_counters_each(c, 0, find_row, &beta);
+    ta_counters_each(c, 0, find_row, &none);
+    ta_counters_close(c);
+    assert_true(acme.found && beta.found && none.found);
+    assert_int_equal(beta.row.s[TA_STREAM_TRANSACTIONAL].denied[TA_R_ENVELOPE_NOT_OWNED], 1);
+    assert_int_equal(acme.row.s[TA_STREAM_TRANSACTIONAL].accepted, 1);
+    assert_int_equal(acme.row.s[TA_STREAM_TRANSACTIONAL].sig[1], 1);
+    assert_int_equal(acme.row.s[TA_STREAM_TRANSACTIONAL].bytes, strlen(message));
+    assert_int_equal(acme.row.s[TA_STREAM_TRANSACTIONAL].denied[TA_R_SYSTEM], 1);
+    assert_int_equal(none.row.s[TA_STREAM_TRANSACTIONAL].denied[TA_R_UNKNOWN_LOGIN], 1);
+}
+
 int
 main(void)
 {
@@ -423,6 +515,7 @@ main(void)
         cmocka_unit_test(test_transaction),
         cmocka_unit_test(test_rewrite),
         cmocka_unit_test(test_monitor_lf),
+        cmocka_unit_test(test_counting),
         cmocka_unit_test(test_faults),
         cmocka_unit_test(test_access),
     };

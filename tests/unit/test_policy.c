@@ -12,6 +12,7 @@
 
 #include "ta_header.h"
 #include "ta_policy.h"
+#include "ta_log.h"
 #include "ta_reply.h"
 
 #define S(lit) TA_STR_LIT(lit)
@@ -33,6 +34,10 @@ static const ta_key_t foreign_d_key[] = {
     { S("s1"), S("esp.example"), S("/k/esp.pem"), TA_ALG_RSA_SHA256, TA_KEY_ACTIVE },
 };
 
+/* a tenant (its login's stream transactional, no caps, no stream rules) */
+#define TENANT(name, n, ids) \
+    { S(name), n, ids, TA_STREAM_TRANSACTIONAL, 0, { { 0, 0, 0, 0 }, { 0, 0, 0, 0 } } }
+
 #define ID(mode_, dom, local, rp, pat, align, mon, nul, parent, sub, rw, keys) \
     { mode_, S(dom), S(local), S(rp), S(pat), align, mon, nul, parent, sub, rw, \
       sizeof(keys) / sizeof(keys[0]), keys, TA_DELEG_MANUAL, 1, 0, 0, 0, TA_IDDMARC_UNKNOWN, 0, 0 }
@@ -52,15 +57,15 @@ static const ta_identity_t acme_ids[] = {
     ID(TA_MODE_DOMAIN, "sub.example", "", "", "", TA_ALIGN_RELAXED, 0, 0, 0, 1, 0, one_key),
     ID(TA_MODE_DOMAIN, "espd.example", "", "", "", TA_ALIGN_RELAXED, 0, 0, 0, 0, 0, foreign_d_key),
 };
-static const ta_tenant_t acme = { S("acme"), sizeof(acme_ids) / sizeof(acme_ids[0]), acme_ids };
+static const ta_tenant_t acme = TENANT("acme", sizeof(acme_ids) / sizeof(acme_ids[0]), acme_ids);
 
 /* acme.example alone: no identity rewrites the envelope */
-static const ta_tenant_t plain = { S("plain"), 1, acme_ids };
+static const ta_tenant_t plain = TENANT("plain", 1, acme_ids);
 
 static const ta_identity_t allmon_ids[] = {
     ID(TA_MODE_DOMAIN, "allmon.example", "", "", "", TA_ALIGN_RELAXED, 1, 0, 0, 0, 0, one_key),
 };
-static const ta_tenant_t allmon = { S("allmon"), 1, allmon_ids };
+static const ta_tenant_t allmon = TENANT("allmon", 1, allmon_ids);
 
 static ta_header_field_t fields[TA_HEADER_MAX_FIELDS];
 static ta_headers_t      hdrs;
@@ -127,7 +132,7 @@ static ta_identity_t dm_ids[] = {
     ID(TA_MODE_DOMAIN, "news.dm.example", "", "", "", TA_ALIGN_RELAXED, 0, 0, 0, 0, 0, parent_d_keys),
     ID(TA_MODE_DOMAIN, "unv.example", "", "", "", TA_ALIGN_RELAXED, 0, 0, 0, 0, 0, unverified_keys),
 };
-static const ta_tenant_t dm = { S("dm"), 2, dm_ids };
+static const ta_tenant_t dm = TENANT("dm", 2, dm_ids);
 
 /* expect_tempfail - 451 4.7.0 with a reason, nothing signed */
 static void
@@ -489,8 +494,13 @@ test_reply_text(void **state)
     ta_reply_format(&v, "\r\n", buf, sizeof(buf), NULL);
     assert_null(strstr(buf, "\r\n250"));
     assert_non_null(strstr(buf, "login x??250 OK is not"));
-    ta_log_format(&v, NULL, ta_str(NULL, 0), in.login, buf, sizeof(buf));
-    assert_null(strchr(buf, '\n'));
+    {
+        ta_log_ctx_t lc = { "data", TA_STR_NULL, in.login, TA_STR_NULL, 0, -1 };
+
+        ta_log_format(&v, &lc, TA_LOG_KV, buf, sizeof(buf));
+        assert_null(strchr(buf, '\n'));
+        assert_non_null(strstr(buf, "login=\"x\\x0d\\x0a250 OK\""));
+    }
     /* acceptance names the signing plan */
     decide(&acme, "<a@acme.example>", MSG("a@acme.example"), &v);
     ta_reply_format(&v, "\r\n", buf, sizeof(buf), NULL);
@@ -597,11 +607,129 @@ test_monitor_field_and_log(void **state)
     in.reject_unknown_login = 1;
     ta_decide(&in, &v);
     assert_string_equal(v.reason, "no SMTP AUTH login: the message was not authenticated");
-    ta_log_format(&v, "at MAIL FROM:", ta_str(NULL, 0), in.login, buf, sizeof(buf));
-    assert_string_equal(buf, "at MAIL FROM: tenant=- login=- from=- envelope=acme.example verdict=reject reason=\"no SMTP AUTH login: the message was not authenticated\"");
+    {
+        ta_log_ctx_t lc = { "mail", TA_STR_NULL, in.login, TA_STR_NULL, 0, -1 };
+
+        ta_log_format(&v, &lc, TA_LOG_KV, buf, sizeof(buf));
+        assert_string_equal(buf, "stage=mail tenant=- login=- stream=- qid=- from=- envelope=acme.example "
+                            "verdict=reject class=no_login code=\"550 5.7.515\" "
+                            "reason=\"no SMTP AUTH login: the message was not authenticated\"");
+    }
     in.reject_unknown_login = 0;
     ta_decide(&in, &v);
     assert_int_equal(v.action, TA_ACCEPT);
+}
+
+
+/* expect_unsub - 550 5.7.1 (not 5.7.515: a content rule) naming what is missing */
+static void
+expect_unsub(const ta_tenant_t *t, const char *hdr, const char *reason_part)
+{
+    ta_verdict_t v;
+
+    decide(t, "<a@acme.example>", hdr, &v);
+    if (v.action != TA_REJECT || strstr(v.reason, reason_part) == NULL)
+        fprintf(stderr, "action %d reason '%s', want '%s'\n", v.action, v.reason, reason_part);
+    assert_int_equal(v.action, TA_REJECT);
+    assert_non_null(strstr(v.reason, reason_part));
+    assert_string_equal(v.enhanced, "5.7.1");
+    assert_int_equal(v.reason_class, TA_R_UNSUBSCRIBE);
+}
+
+/* test_streams_and_caps - broadcast needs one-click unsubscribe; a stream may
+ * require DMARC; hourly caps tempfail, monitor mode or not; classes */
+static void
+test_streams_and_caps(void **state)
+{
+    ta_tenant_t       bc = plain;
+    ta_identity_t     ids[1];
+    ta_policy_input_t in;
+    ta_verdict_t      v;
+    const char       *ok = "From: a@acme.example\r\nList-Unsubscribe: <mailto:u@acme.example>,\r\n"
+                           " <HTTPS://acme.example/u?x=1>\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n\r\n";
+
+    (void) state;
+    memcpy(ids, acme_ids, sizeof(ids));
+    bc.identities = ids;
+    bc.stream = TA_STREAM_BROADCAST;
+    expect_accept(&bc, "<a@acme.example>", ok, 2);
+    decide(&bc, "<a@acme.example>", ok, &v);
+    assert_int_equal(v.stream, TA_STREAM_BROADCAST);
+    assert_int_equal(v.reason_class, TA_R_NONE);
+    /* what is missing, named */
+    expect_unsub(&bc, MSG("a@acme.example"), "without one-click unsubscribe: no List-Unsubscribe field");
+    decide(&bc, "<a@acme.example>", MSG("a@acme.example"), &v);
+    assert_int_equal(v.reason_class, TA_R_UNSUBSCRIBE);
+    expect_unsub(&bc, "From: a@acme.example\r\nList-Unsubscribe: <mailto:u@acme.example>\r\n"
+                  "List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n\r\n", "no https URI in List-Unsubscribe");
+    expect_unsub(&bc, "From: a@acme.example\r\nList-Unsubscribe: <https://x.example/u>\r\n\r\n",
+                  "no List-Unsubscribe-Post: List-Unsubscribe=One-Click field");
+    expect_unsub(&bc, "From: a@acme.example\r\nList-Unsubscribe: <https://x.example/u>\r\n"
+                  "List-Unsubscribe-Post: List-Unsubscribe=Yes\r\n\r\n", "is not \"List-Unsubscribe=One-Click\"");
+    expect_unsub(&bc, "From: a@acme.example\r\nList-Unsubscribe: <https://x.example/u>\r\n"
+                  "List-Unsubscribe: <https://y.example/u>\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n\r\n",
+                  "more than one List-Unsubscribe field");
+    expect_unsub(&bc, "From: a@acme.example\r\nList-Unsubscribe: <https:///u>\r\n"
+                  "List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n\r\n", "no https URI");
+    /* transactional mail needs none of it */
+    bc.stream = TA_STREAM_TRANSACTIONAL;
+    expect_accept(&bc, "<a@acme.example>", MSG("a@acme.example"), 2);
+
+    /* the broadcast stream requires DMARC: from what verify saw */
+    bc.stream = TA_STREAM_BROADCAST;
+    bc.streams[TA_STREAM_BROADCAST].require_dmarc = 1;
+    ids[0].dmarc = TA_IDDMARC_NONE;
+    expect_reject(&bc, "<a@acme.example>", ok, "publishes no DMARC record; this relay requires one (require_dmarc of the broadcast stream)");
+    ids[0].dmarc = TA_IDDMARC_UNKNOWN;
+    expect_tempfail(&bc, "<a@acme.example>", ok, "require_dmarc is on of the broadcast stream");
+    decide(&bc, "<a@acme.example>", ok, &v);
+    assert_int_equal(v.reason_class, TA_R_DMARC_UNCHECKED);
+    ids[0].dmarc = TA_IDDMARC_FOUND;
+    expect_accept(&bc, "<a@acme.example>", ok, 2);
+    bc.stream = TA_STREAM_TRANSACTIONAL;
+    ids[0].dmarc = TA_IDDMARC_NONE;
+    expect_accept(&bc, "<a@acme.example>", MSG("a@acme.example"), 2);
+
+    /* caps: the stream's, then the tenant's; at MAIL FROM too; not lifted by monitor mode */
+    memset(&in, 0, sizeof(in));
+    bc.streams[TA_STREAM_TRANSACTIONAL].hourly_cap = 10;
+    in.tenant = &bc;
+    in.login = ta_str_cstr("acme");
+    in.mail_from = ta_str_cstr("<a@acme.example>");
+    in.reject_unknown_login = 1;
+    in.hour_known = 1;
+    in.hour_sent[TA_STREAM_TRANSACTIONAL] = 9;
+    in.hour_sent[TA_STREAM_BROADCAST] = 100;
+    ta_decide(&in, &v);
+    assert_int_equal(v.action, TA_ACCEPT);
+    in.hour_sent[TA_STREAM_TRANSACTIONAL] = 10;
+    ta_decide(&in, &v);
+    assert_int_equal(v.action, TA_TEMPFAIL);
+    assert_string_equal(v.code, "451");
+    assert_int_equal(v.reason_class, TA_R_HOURLY_CAP);
+    assert_non_null(strstr(v.reason, "reached the hourly cap of its transactional stream: 10 messages in the last hour (hourly_cap 10)"));
+    in.monitor_all = 1;
+    ta_decide(&in, &v);
+    assert_int_equal(v.action, TA_TEMPFAIL);
+    in.monitor_all = 0;
+    in.hour_known = 0;              /* no table: no cap */
+    ta_decide(&in, &v);
+    assert_int_equal(v.action, TA_ACCEPT);
+    in.hour_known = 1;
+    in.hour_sent[TA_STREAM_TRANSACTIONAL] = 1;
+    bc.hourly_cap = 101;
+    ta_decide(&in, &v);
+    assert_int_equal(v.action, TA_TEMPFAIL);
+    assert_non_null(strstr(v.reason, "reached its hourly cap: 101 messages in the last hour (hourly_cap 101)"));
+    bc.hourly_cap = 0;
+    /* with the message: a refusal stays a refusal (the cap is for what would pass) */
+    assert_int_equal(ta_headers_parse(&hdrs, MSG("x@globex.example"), strlen(MSG("x@globex.example")),
+                                      TA_EOL_CRLF, fields, TA_HEADER_MAX_FIELDS), TA_OK);
+    in.headers = &hdrs;
+    in.hour_sent[TA_STREAM_TRANSACTIONAL] = 10;
+    ta_decide(&in, &v);
+    assert_int_equal(v.action, TA_REJECT);
+    assert_int_equal(v.reason_class, TA_R_FROM_NOT_OWNED);
 }
 
 int
@@ -625,6 +753,7 @@ main(void)
         cmocka_unit_test(test_envelope_only),
         cmocka_unit_test(test_attack_classes),
         cmocka_unit_test(test_reply_text),
+        cmocka_unit_test(test_streams_and_caps),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,6 +16,7 @@
 
 #include "ta_conf.h"
 #include "ta_store.h"
+#include "ta_store_format.h"
 
 static char dir[] = "/tmp/ta-test-storeXXXXXX";
 static char path[4096], src[4096], store[4096];
@@ -213,7 +214,7 @@ test_errors(void **state)
     expect_error("tenant t { login t; identity t.example { mode address; } }\n", "mode address needs a LOCAL@DOMAIN");
     expect_error("tenant t { login t; identity t.example { mode domain; parent_from on; } }\n", "parent_from applies to mode delegated only");
     expect_error("tenant t { login t; identity t.example { mode domain; rewrite_return_path on; } }\n", "rewrite_return_path needs return_path");
-    expect_error("tenant t { login t identity t.example { mode domain; } }\n", "\"login\" takes one value");
+    expect_error("tenant t { login t identity t.example { mode domain; } }\n", "\"login\" takes at most 2 values");
     expect_error("tenant t { login t; identity t.example { mode domain; }\n", "missing '}'");
     expect_error("tenant t { login \"unterminated; }\n", "unterminated quoted string");
     expect_error("tenant a { login x; identity a.example { mode domain; } }\n"
@@ -272,7 +273,7 @@ test_onboarding(void **state)
         "require_dmarc on;\n");
     assert_int_equal(ta_store_compile(src, store, NULL, err, sizeof(err)), TA_OK);
     assert_int_equal(ta_store_open(store, &st, err, sizeof(err)), TA_OK);
-    assert_int_equal(ta_store_settings(st)->version, 3);
+    assert_int_equal(ta_store_settings(st)->version, TA_STORE_VERSION);
     assert_int_equal(ta_store_lookup(st, ta_str("t", 1), &t, err, sizeof(err)), TA_OK);
     assert_int_equal(t->nidentities, 3);
     id = &t->identities[0];
@@ -414,6 +415,57 @@ test_bad_stores(void **state)
     assert_int_equal(ta_store_open(store, &st, err, sizeof(err)), TA_ESYSTEM);
 }
 
+
+/* test_streams - logins in streams, stream rules at the top level and per
+ * tenant, hourly caps: parsed, stored, looked up per login */
+static void
+test_streams(void **state)
+{
+    char         err[8192];
+    ta_store_t  *st;
+    ta_tenant_t *t;
+
+    (void) state;
+    expect_error(T("") "tenant u { login u sideways; identity u.example { mode domain; } }\n",
+                 "\"login stream\" must be one of transactional, broadcast, not \"sideways\"");
+    expect_error("stream bulk { }\n", "\"stream\" must be one of transactional, broadcast");
+    expect_error("stream broadcast { colour blue; }\n", "unknown field \"colour\" in stream");
+    expect_error("stream broadcast { hourly_cap 0; }\n", "hourly_cap \"0\" is not a number of messages");
+    expect_error("stream broadcast { hourly_cap 4294967296; }\n", "hourly_cap \"4294967296\" is not a number");
+    expect_error("tenant u { login u; hourly_cap -1; identity u.example { mode domain; } }\n", "hourly_cap \"-1\"");
+    write_file(src,
+        "stream broadcast { require_dmarc on; hourly_cap 1000; }\n"
+        "tenant t { login t; login t-bulk broadcast; login t-tx transactional;\n"
+        "  hourly_cap 5000;\n"
+        "  stream broadcast { hourly_cap 200; }\n"
+        "  stream transactional { require_dmarc on; }\n"
+        "  identity t.example { mode domain; }\n"
+        "}\n"
+        "tenant u { login u; stream broadcast { require_dmarc off; } identity u.example { mode domain; } }\n");
+    assert_int_equal(ta_store_compile(src, store, NULL, err, sizeof(err)), TA_OK);
+    assert_int_equal(ta_store_open(store, &st, err, sizeof(err)), TA_OK);
+    assert_int_equal(ta_store_lookup(st, ta_str_cstr("t-bulk"), &t, err, sizeof(err)), TA_OK);
+    assert_int_equal(t->stream, TA_STREAM_BROADCAST);
+    assert_int_equal(t->hourly_cap, 5000);
+    assert_int_equal(t->streams[TA_STREAM_BROADCAST].hourly_cap, 200);      /* its own */
+    assert_int_equal(t->streams[TA_STREAM_BROADCAST].require_dmarc, 1);     /* inherited */
+    assert_int_equal(t->streams[TA_STREAM_TRANSACTIONAL].require_dmarc, 1);
+    assert_int_equal(t->streams[TA_STREAM_TRANSACTIONAL].hourly_cap, 0);
+    ta_tenant_free(t);
+    assert_int_equal(ta_store_lookup(st, ta_str_cstr("t"), &t, err, sizeof(err)), TA_OK);
+    assert_int_equal(t->stream, TA_STREAM_TRANSACTIONAL);
+    ta_tenant_free(t);
+    assert_int_equal(ta_store_lookup(st, ta_str_cstr("t-tx"), &t, err, sizeof(err)), TA_OK);
+    assert_int_equal(t->stream, TA_STREAM_TRANSACTIONAL);
+    ta_tenant_free(t);
+    assert_int_equal(ta_store_lookup(st, ta_str_cstr("u"), &t, err, sizeof(err)), TA_OK);
+    assert_int_equal(t->streams[TA_STREAM_BROADCAST].require_dmarc, 0);     /* its own off */
+    assert_int_equal(t->streams[TA_STREAM_BROADCAST].hourly_cap, 1000);     /* inherited */
+    assert_int_equal(t->hourly_cap, 0);
+    ta_tenant_free(t);
+    ta_store_close(st);
+}
+
 int
 main(void)
 {
@@ -422,6 +474,7 @@ main(void)
         cmocka_unit_test(test_each),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_onboarding),
+        cmocka_unit_test(test_streams),
         cmocka_unit_test(test_all_errors_reported),
         cmocka_unit_test(test_replace_and_refresh),
         cmocka_unit_test(test_bad_stores),
