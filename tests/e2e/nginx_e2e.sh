@@ -213,7 +213,8 @@ check "good store back: 250 at once" grep -q '^0 DATA 250' <<<"$r"
 # level), not first by a tenant's 451
 chmod 600 "$W/up/keys/acme.example.e1.pem"
 nginx_reload "$W/n"
-sleep 1
+# (a new worker under ASan takes a while to start: wait for its line)
+for i in $(seq 50); do grep -q 'active DKIM key unusable by this process' "$W/n/logs/error.log" && break; sleep 0.2; done
 check "unreadable key: said at worker start, naming the user and the file" grep -q '\[warn\].*tenantalign: 1 active DKIM key unusable by this process (user Debian-exim, uid [0-9]*): their messages get 451; the first: tenant acme: .*acme.example.e1.pem.*Permission denied' "$W/n/logs/error.log"
 chmod 640 "$W/up/keys/acme.example.e1.pem"
 nginx_reload "$W/n"
