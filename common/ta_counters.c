@@ -28,35 +28,35 @@
  *	rows: 1152 octets each (18 cache lines), given out in order of first
  *	use, so the pages a table touches grow with the tenants that sent,
  *	not with its capacity. Row 0 is "(none)", row 1 "(other)". Format 2
- *	keeps a row in three regions, one after the other, each an array
- *	over all the rows, so that what a message touches is packed with the
- *	same part of the other rows:
+ *	keeps a row in five regions, one after the other, each an array over
+ *	all the rows, so that what a message touches is packed with the same
+ *	part of the other rows:
  *
- *	  hot      128 octets a row, a line per stream: _Atomic u64 key and
- *	           check (the name's hash, in both lines), accepted, octets,
- *	           signatures by algorithm
- *	  windows  192 octets a row: the twelve 5-minute buckets of the
- *	           hourly window, per stream
- *	  cold     832 octets a row: _Atomic u32 ready (set last, with
- *	           release order), u8 name length (255 for 255 and longer),
- *	           87 octets of name; from octet 128, per stream, the
- *	           refusals and tempfails and the monitor-mode would-refuse
- *	           counts by reason class
+ *	  hot, per stream   64 octets a row, one line: _Atomic u64 key and
+ *	                    check (the name's hash: in both streams' lines),
+ *	                    accepted, octets, signatures by algorithm
+ *	  cold              832 octets a row: _Atomic u32 ready (set last,
+ *	                    with release order), u8 name length (255 for 255
+ *	                    and longer), 87 octets of name; from octet 128,
+ *	                    per stream, the refusals and tempfails and the
+ *	                    monitor-mode would-refuse counts by reason class
+ *	  window, per stream  96 octets a row: the twelve 5-minute buckets of
+ *	                    the hourly window
  *
  *	So an accepted message checks the row and counts in one line, its
  *	stream's (the key costs no line of its own: it is in each); a tenant
  *	with an hourly cap adds the line of one bucket, asked for while the
- *	key is compared, and its window (ta_counters_hour) reads the hot
- *	line of stream 0 and the row's three window lines. The regions, not
- *	whole rows side by side, because the cost of that line is mostly
- *	finding its page: after a decision (signing, the store) neither the
- *	line nor its page's translation is cached, and the page walk misses
- *	too unless the pages counted in are few; 10,000 tenants' hot lines
- *	are 1.25 MB, their whole rows 11 MB. Format 1 (17-line rows, the key
- *	beside the name, each stream's window beside its counts) cost an
- *	accepted message three lines of an 11 MB spread; its tables are
- *	replaced as any older format's.
-
+ *	key is compared, and its window (ta_counters_hour) reads the hot line
+ *	of stream 0 and both streams' windows. Regions, not whole rows side
+ *	by side, because most of what that line costs is finding its page:
+ *	after a decision (signing, the store) neither the line nor its
+ *	page's translation is cached, and the page walk misses too unless the
+ *	pages counted in are few. A tenant sends on one stream, so 10,000
+ *	tenants count in 640 KB of hot lines, where their whole rows are 11
+ *	MB. Format 1 (17-line rows, the key beside the name, each stream's
+ *	window beside its counts) cost an accepted message three lines of
+ *	that 11 MB; its tables are replaced as any older format's.
+ *
  *	A bucket is (bucket number since the epoch) << 32 | count, bumped by
  *	a compare-and-swap loop that also resets a stale bucket to this
  *	bucket's number with a count of 1: no increment is lost to a reset.
@@ -82,27 +82,33 @@
  *
  *	The cache: each handle remembers where it found its tenants, so that
  *	one seen before costs no index probe (the index is 16 MB at the
- *	default capacity: a probe is a cache miss). 16,384 entries of u32 tag
- *	(the check's upper half) and u32 row, 8-way set associative: a set
- *	is one 64-octet line, chosen by the check's low bits; a set keeps its
- *	ways newest first and drops the oldest. 128 KB of anonymous memory,
- *	mapped at the first index lookup (zeroed, its pages come when first
- *	touched), so that a handle that counts one tenant pays little. An entry
- *	is made only for a row found ready, with this name, below
- *	reserved_slots, or claimed by this handle; it is believed only when
- *	the row's key and check, read from the line about to be counted in,
- *	are the name's hash and the row is below reserved_slots and the
- *	capacity: a table that changed under the handle (garbage written
- *	into it, or another table's bytes) costs an index probe, never a
- *	count in a wrong row or outside the mapping. A tag that matches
- *	another tenant's entry costs the same. Two names the index path
- *	tells apart, but for a full 128-bit hash match, would share a row
- *	through the cache: not a concern for names nobody chooses. The cache
- *	is dropped whenever the handle maps a table (opened again, made
- *	again, replaced): rows are numbered afresh in each.
+ *	default capacity: a probe is a cache miss, and its page's walk one
+ *	more). 16,384 entries of u32 tag (the check's upper half) and u32
+ *	row, 8-way set associative: a set is one 64-octet line, chosen by
+ *	the check's low bits; a set keeps its ways newest first and drops
+ *	the oldest. It starts as one set inside the handle; the ninth tenant
+ *	maps the whole of it, 128 KB of anonymous memory (zeroed, its pages
+ *	come when first touched), so that a process that counts one tenant
+ *	(an Exim connection's) pays no system call for it. An entry is made
+ *	only for a row found ready, with this name, below reserved_slots, or
+ *	claimed by this handle; it is believed only when the row's key and
+ *	check, read from the line about to be counted in, are the name's
+ *	hash and the row is below reserved_slots: a table that changed under
+ *	the handle (garbage written into it, or another table's bytes) costs
+ *	an index probe, never a count in a wrong row or outside the mapping.
+ *	A tag that matches another tenant's entry costs the same. Two names
+ *	the index path tells apart, but for a full 128-bit hash match, would
+ *	share a row through the cache: not a concern for names nobody
+ *	chooses. The cache is dropped whenever the handle maps a table
+ *	(opened again, made again, replaced): rows are numbered afresh in
+ *	each. A handle that counts many more tenants than the cache holds,
+ *	at random, would pay for the cache's line and still probe: when
+ *	fewer than one lookup in 8 hit over CACHE_EPOCH lookups, the cache
+ *	goes idle, asked (and filled) for one lookup in CACHE_SAMPLE only,
+ *	until those hit again.
  *
- *	Disk space: rows are given space CHUNK at a time (their parts in all
- *	three regions) with posix_fallocate() under flock(). The lock only spares duplicate
+ *	Disk space: rows are given space CHUNK at a time (their parts in
+ *	every region) with posix_fallocate() under flock(). The lock only spares duplicate
  *	work (processes forked with one open file description share it):
  *	what is correct regardless is that fallocate is idempotent and
  *	reserved_slots only grows (a compare-and-swap maximum), so it never
@@ -150,6 +156,8 @@
 #define LONG_NAME    255u       /* the name length octet of a longer name */
 #define CACHE_WAYS   8          /* entries of a cache set: one 64-octet line */
 #define CACHE_SETS   2048u      /* a power of two: 16,384 entries, 128 KB */
+#define CACHE_EPOCH  4096u      /* lookups between two looks at the cache's hit rate */
+#define CACHE_SAMPLE 16u        /* an idle cache is still asked one lookup in this many */
 
 typedef struct {
     char             magic[8];
@@ -166,19 +174,15 @@ typedef struct {                /* what an accepted message touches: one cache l
     uint64_t         spare[2];
 } hot_t;
 
-typedef struct {                /* a row's part of the hot region */
-    hot_t            s[TA_STREAMS];
-} hot_row_t;
-
-typedef struct {                /* a row's part of the window region */
-    _Atomic uint64_t hour[TA_STREAMS][WINDOW];
-} win_row_t;
+typedef struct {                /* a row's hourly window on one stream */
+    _Atomic uint64_t hour[WINDOW];
+} win_t;
 
 typedef struct {
     _Atomic uint64_t denied[TA_R_COUNT], would[TA_R_COUNT];
 } cold_t;
 
-typedef struct {                /* a row's part of the cold region */
+typedef struct {                /* a row's part of the cold region: the rest */
     _Atomic uint32_t ready;
     uint8_t          name_len;
     char             name[NAME_MAX_];
@@ -186,13 +190,17 @@ typedef struct {                /* a row's part of the cold region */
     cold_t           s[TA_STREAMS];
 } cold_row_t;
 
-#define ROW_SIZE     (sizeof(hot_row_t) + sizeof(win_row_t) + sizeof(cold_row_t))
+/* the regions, in the order of the file: each stream's hot lines, the
+ * cold rows (a whole number of lines: the windows after them) and each
+ * stream's windows */
+enum { R_HOT, R_COLD = R_HOT + TA_STREAMS, R_WIN, R_END = R_WIN + TA_STREAMS };
+
+#define ROW_SIZE     (TA_STREAMS * (sizeof(hot_t) + sizeof(win_t)) + sizeof(cold_row_t))
 
 _Static_assert(sizeof(header_t) == 56, "header layout");
 _Static_assert(offsetof(header_t, next_slot) == 24 && offsetof(header_t, created) == 40,
                "the check covers octets 0-23 and 40-47");
-_Static_assert(sizeof(hot_t) == 64 && sizeof(hot_row_t) == 128 && sizeof(win_row_t) == 192,
-               "format 2: a line per stream's counts; the windows in whole lines");
+_Static_assert(sizeof(hot_t) == 64 && sizeof(win_t) == 96, "format 2: a line per stream's counts");
 _Static_assert(offsetof(cold_row_t, s) == 128 && sizeof(cold_row_t) == 832,
                "format 2: ready and name, then the refusals, whole lines");
 _Static_assert(TA_STREAMS == 2 && TA_R_COUNT == 22, "a new stream or reason class changes the row layout: raise VERSION");
@@ -229,6 +237,13 @@ typedef enum {
     TOUCH_WOULD                 /* and a would-refuse counter */
 } touch_t;
 
+/* what the caller touches in a row after locating it (stream -1: reads every window) */
+typedef struct {
+    int      stream;
+    touch_t  what;
+    unsigned arg;               /* the bucket, or the reason class */
+} use_t;
+
 struct ta_counters {
     char             *path;         /* NULL: a table in memory */
     unsigned          mode;
@@ -242,14 +257,17 @@ struct ta_counters {
     uint32_t          capacity, mask;
     header_t         *hdr;
     _Atomic uint64_t *index;
-    hot_row_t        *hot;          /* the rows' parts in the hot region */
-    win_row_t        *win;          /* in the window region */
-    cold_row_t       *cold;         /* and in the cold region */
+    hot_t            *hot[TA_STREAMS];  /* the rows' parts in each region */
+    win_t            *win[TA_STREAMS];
+    cold_row_t       *cold;
     dev_t             dev;
     ino_t             ino;
     time_t            checked;      /* monotonic second of the last look at the path */
     time_t            space_failed; /* monotonic second of the last failed reservation */
-    cache_set_t      *cache;        /* where tenants were found; NULL until the first index lookup */
+    cache_set_t      *cache;        /* where tenants were found; NULL: in little only */
+    way_t             little[CACHE_WAYS];   /* the cache until a ninth tenant: one set */
+    unsigned          tries, hits;  /* lookups, and those the cache answered, this epoch */
+    int               idle;         /* the cache nearly always misses: asked one lookup in CACHE_SAMPLE */
     char              problem[400]; /* why nothing is counted; "" none */
     char              space[400];   /* new tenants go to (other): no disk space; "" none */
     char              notice[400];  /* said once: a table was replaced */
@@ -357,39 +375,35 @@ ta_counters_file_size(uint32_t capacity)
     return HEADER_SIZE + (size_t) index_entries(capacity) * 8 + (size_t) capacity * ROW_SIZE;
 }
 
-/* hot_at, cold_at - where a table's regions begin, by its index entries and capacity */
+/* region_row - the octets a region gives each row */
 static size_t
-hot_at(uint64_t index_size)
+region_row(int r)
 {
-    return HEADER_SIZE + (size_t) index_size * 8;
+    return r < R_COLD ? sizeof(hot_t) : r == R_COLD ? sizeof(cold_row_t) : sizeof(win_t);
 }
 
+/* region_at - where region r of a table begins, by its index entries and capacity */
 static size_t
-win_at(uint64_t index_size, uint32_t capacity)
+region_at(uint64_t index_size, uint32_t capacity, int r)
 {
-    return hot_at(index_size) + (size_t) capacity * sizeof(hot_row_t);
+    size_t at = HEADER_SIZE + (size_t) index_size * 8;
+    int    i;
+
+    for (i = 0; i < r; i++)
+        at += (size_t) capacity * region_row(i);
+    return at;
 }
 
-static size_t
-cold_at(uint64_t index_size, uint32_t capacity)
-{
-    return win_at(index_size, capacity) + (size_t) capacity * sizeof(win_row_t);
-}
-
-/* space_for - disk space for rows [r, r + n) of a table: their parts in
- * every region (0, or an errno value) */
+/* space_for - disk space for rows [row, row + n) of a table: their parts
+ * in every region (0, or an errno value) */
 static int
-space_for(int fd, uint64_t index_size, uint32_t capacity, uint32_t r, uint32_t n)
+space_for(int fd, uint64_t index_size, uint32_t capacity, uint32_t row, uint32_t n)
 {
-    int e = posix_fallocate(fd, (off_t) (hot_at(index_size) + (size_t) r * sizeof(hot_row_t)),
-                            (off_t) n * (off_t) sizeof(hot_row_t));
+    int r, e = 0;
 
-    if (e == 0)
-        e = posix_fallocate(fd, (off_t) (win_at(index_size, capacity) + (size_t) r * sizeof(win_row_t)),
-                            (off_t) n * (off_t) sizeof(win_row_t));
-    if (e == 0)
-        e = posix_fallocate(fd, (off_t) (cold_at(index_size, capacity) + (size_t) r * sizeof(cold_row_t)),
-                            (off_t) n * (off_t) sizeof(cold_row_t));
+    for (r = 0; r < R_END && e == 0; r++)
+        e = posix_fallocate(fd, (off_t) (region_at(index_size, capacity, r) + (size_t) row * region_row(r)),
+                            (off_t) n * (off_t) region_row(r));
     return e;
 }
 
@@ -520,12 +534,17 @@ cache_drop(ta_counters_t *c)
     if (c->cache != NULL)
         munmap(c->cache, CACHE_SETS * sizeof(cache_set_t));
     c->cache = NULL;
+    memset(c->little, 0, sizeof(c->little));
+    c->tries = c->hits = 0;
+    c->idle = 0;
 }
 
 /* bind - count in a validated table */
 static void
 bind(ta_counters_t *c, unsigned char *map, size_t size, const shape_t *sh, int own)
 {
+    int st;
+
     c->map = map;
     c->size = size;
     c->own_map = own;
@@ -534,9 +553,11 @@ bind(ta_counters_t *c, unsigned char *map, size_t size, const shape_t *sh, int o
     c->mask = sh->index_size - 1;
     c->hdr = (header_t *) map;
     c->index = (_Atomic uint64_t *) (map + HEADER_SIZE);
-    c->hot = (hot_row_t *) (map + hot_at(sh->index_size));
-    c->win = (win_row_t *) (map + win_at(sh->index_size, sh->capacity));
-    c->cold = (cold_row_t *) (map + cold_at(sh->index_size, sh->capacity));
+    for (st = 0; st < TA_STREAMS; st++) {
+        c->hot[st] = (hot_t *) (map + region_at(sh->index_size, sh->capacity, R_HOT + st));
+        c->win[st] = (win_t *) (map + region_at(sh->index_size, sh->capacity, R_WIN + st));
+    }
+    c->cold = (cold_row_t *) (map + region_at(sh->index_size, sh->capacity, R_COLD));
     cache_drop(c);
 }
 
@@ -606,7 +627,7 @@ static void
 init(unsigned char *map, uint32_t capacity, uint32_t reserved)
 {
     header_t   *h = (header_t *) map;
-    cold_row_t *rows = (cold_row_t *) (map + cold_at(index_entries(capacity), capacity));
+    cold_row_t *rows = (cold_row_t *) (map + region_at(index_entries(capacity), capacity, R_COLD));
 
     memcpy(h->magic, MAGIC, 8);
     h->version = VERSION;
@@ -681,7 +702,7 @@ create(ta_counters_t *c)
     } else if (ftruncate(fd, (off_t) size) != 0) {
         e = errno;
         step = "ftruncate";
-    } else if ((e = posix_fallocate(fd, 0, (off_t) hot_at(index_entries(cap)))) != 0
+    } else if ((e = posix_fallocate(fd, 0, (off_t) region_at(index_entries(cap), cap, R_HOT))) != 0
                || (e = space_for(fd, index_entries(cap), cap, 0, first)) != 0) {
         step = "posix_fallocate";
     } else if ((map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) == MAP_FAILED) {
@@ -1014,8 +1035,8 @@ claim(ta_counters_t *c, hash_t h, ta_str_t name)
             break;
     }
     for (st = 0; st < TA_STREAMS; st++) {
-        atomic_store_explicit(&c->hot[n].s[st].key, h.key, memory_order_relaxed);
-        atomic_store_explicit(&c->hot[n].s[st].check, h.check, memory_order_relaxed);
+        atomic_store_explicit(&c->hot[st][n].key, h.key, memory_order_relaxed);
+        atomic_store_explicit(&c->hot[st][n].check, h.check, memory_order_relaxed);
     }
     cold = &c->cold[n];
     cold->name_len = (uint8_t) (name.len < LONG_NAME ? name.len : LONG_NAME);
@@ -1024,32 +1045,20 @@ claim(ta_counters_t *c, hash_t h, ta_str_t name)
     return n;
 }
 
-/* what the caller touches in a row after locating it (stream -1: reads every window) */
-typedef struct {
-    int      stream;
-    touch_t  what;
-    unsigned arg;               /* the bucket, or the reason class */
-} use_t;
-
-/*
- * hashed_as - whether row n carries the name's hash, read from the line
- * the caller counts in; the lines it touches next are asked for first,
- * so they arrive while the key is compared (not one after the other)
- */
-static int
-hashed_as(const ta_counters_t *c, uint32_t n, hash_t h, const use_t *u)
+/* ahead - ask for the lines of row n the caller touches beyond its hot
+ * line, so that they arrive with it, not one after the other */
+static void
+ahead(const ta_counters_t *c, uint32_t n, const use_t *u)
 {
-    const hot_row_t *r = &c->hot[n];
-    const hot_t     *hot = &r->s[u->stream < 0 ? 0 : u->stream];
-
     switch (u->what) {
     case TOUCH_BUCKET:
-        __builtin_prefetch(&c->win[n].hour[u->stream][u->arg], 1);
+        __builtin_prefetch(&c->win[u->stream][n].hour[u->arg], 1);
         break;
     case TOUCH_WINDOWS:
-        __builtin_prefetch(&c->win[n].hour[0][0]);
-        __builtin_prefetch(&c->win[n].hour[0][8]);
-        __builtin_prefetch(&c->win[n].hour[1][4]);
+        __builtin_prefetch(&c->win[0][n].hour[0]);
+        __builtin_prefetch(&c->win[0][n].hour[WINDOW - 1]);
+        __builtin_prefetch(&c->win[1][n].hour[0]);
+        __builtin_prefetch(&c->win[1][n].hour[WINDOW - 1]);
         break;
     case TOUCH_DENIED:
         __builtin_prefetch(&c->cold[n].s[u->stream].denied[u->arg], 1);
@@ -1060,6 +1069,16 @@ hashed_as(const ta_counters_t *c, uint32_t n, hash_t h, const use_t *u)
     default:
         break;
     }
+}
+
+/* hashed_as - whether row n carries the name's hash, read from the line
+ * the caller counts in (the other lines it touches asked for first) */
+static int
+hashed_as(const ta_counters_t *c, uint32_t n, hash_t h, const use_t *u)
+{
+    const hot_t *hot = &c->hot[u->stream < 0 ? 0 : u->stream][n];
+
+    ahead(c, n, u);
     return atomic_load_explicit(&hot->key, memory_order_relaxed) == h.key
            && atomic_load_explicit(&hot->check, memory_order_relaxed) == h.check;
 }
@@ -1085,22 +1104,39 @@ entry_row(const ta_counters_t *c, uint64_t e, hash_t h, ta_str_t name, const use
 
 /* cache_set - the set of the cache where a name's row is remembered */
 static way_t *
-cache_set(const ta_counters_t *c, hash_t h)
+cache_set(ta_counters_t *c, hash_t h)
 {
-    return c->cache[h.check & (CACHE_SETS - 1)].way;
+    return c->cache != NULL ? c->cache[h.check & (CACHE_SETS - 1)].way : c->little;
+}
+
+/*
+ * cache_asked - whether this lookup asks the cache. All do, but while the
+ * cache is idle: its hit rate was under 1/8 over the last CACHE_EPOCH
+ * lookups (many more tenants than it holds, at random), where asking it
+ * costs a line more than it saves. It is still asked, and filled, one
+ * lookup in CACHE_SAMPLE, which tells when it would hit again.
+ */
+static int
+cache_asked(ta_counters_t *c)
+{
+    int ask = !c->idle || c->tries % CACHE_SAMPLE == 0;
+
+    if (++c->tries >= CACHE_EPOCH) {
+        c->idle = c->hits * 8 < (c->idle ? CACHE_EPOCH / CACHE_SAMPLE : CACHE_EPOCH);
+        c->tries = c->hits = 0;
+    }
+    return ask;
 }
 
 /* cache_find - the tenant's row as the cache remembers it, if the row
  * (below reserved_slots) still carries its hash; else NO_ROW */
 static uint32_t
-cache_find(const ta_counters_t *c, hash_t h, const use_t *u)
+cache_find(ta_counters_t *c, hash_t h, const use_t *u)
 {
     const way_t *w;
     uint32_t     tag = (uint32_t) (h.check >> 32), n = NO_ROW;
     int          i;
 
-    if (c->cache == NULL)
-        return NO_ROW;
     w = cache_set(c, h);
     for (i = 0; i < CACHE_WAYS && w[i].row != 0; i++)
         if (w[i].tag == tag) {
@@ -1113,8 +1149,10 @@ cache_find(const ta_counters_t *c, hash_t h, const use_t *u)
 }
 
 /* cache_put - remember the tenant's row: newest first in its set, in
- * place of its own older entry, else of the oldest. The cache is made at
- * the first call; without memory, every lookup probes the index. */
+ * place of its own older entry, else of the oldest. The handle's one set
+ * serves until a ninth tenant, then the whole cache is mapped (a process
+ * of one connection, one tenant, never maps it); without memory, the one
+ * set goes on serving. */
 static uint32_t
 cache_put(ta_counters_t *c, hash_t h, uint32_t n)
 {
@@ -1123,13 +1161,13 @@ cache_put(ta_counters_t *c, hash_t h, uint32_t n)
     void    *m;
     int      i;
 
-    if (c->cache == NULL) {
-        /* anonymous memory: zeroed, and its pages come when first touched */
+    if (c->cache == NULL && c->little[CACHE_WAYS - 1].row != 0) {
+        /* anonymous memory: zeroed, and its pages come when first touched
+         * (the one set's tenants are found again through the index) */
         m = mmap(NULL, CACHE_SETS * sizeof(cache_set_t), PROT_READ | PROT_WRITE,
                  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (m == MAP_FAILED)
-            return n;
-        c->cache = m;
+        if (m != MAP_FAILED)
+            c->cache = m;
     }
     w = cache_set(c, h);
     for (i = 0; i < CACHE_WAYS - 1 && w[i].row != 0 && w[i].tag != tag; i++)
@@ -1151,30 +1189,33 @@ locate(ta_counters_t *c, ta_str_t name, int create, const use_t *u, int *over)
     hash_t   h;
     uint64_t e, want;
     uint32_t pos, row, mine = NO_ROW;
-    int      i;
+    int      i, ask;
 
     *over = 0;
     if (name.len == 0)
         return ROW_NONE;
     h = name_hash(name.data, name.len);
-    if ((row = cache_find(c, h, u)) != NO_ROW)
+    if ((ask = cache_asked(c)) && (row = cache_find(c, h, u)) != NO_ROW) {
+        c->hits++;
         return row;
+    }
     pos = (uint32_t) h.key & c->mask;
     for (i = 0; i < MAX_PROBES; i++, pos = (pos + 1) & c->mask) {
         e = atomic_load_explicit(&c->index[pos], memory_order_acquire);
         if (e == 0) {
             if (!create || (mine == NO_ROW && (mine = claim(c, h, name)) == NO_ROW))
                 break;
+            ahead(c, mine, u);
             want = (h.key >> 32) << 32 | (uint64_t) (mine + 1);
             if (atomic_compare_exchange_strong_explicit(&c->index[pos], &e, want, memory_order_acq_rel,
                                                         memory_order_acquire))
-                return cache_put(c, h, mine);
+                return ask ? cache_put(c, h, mine) : mine;
             /* lost the entry: e is the winner's, perhaps this very tenant */
         }
         if ((row = entry_row(c, e, h, name, u)) != NO_ROW) {
             if (mine != NO_ROW)
                 atomic_store_explicit(&c->cold[mine].ready, ABANDONED, memory_order_release);
-            return cache_put(c, h, row);
+            return ask ? cache_put(c, h, row) : row;
         }
     }
     if (mine != NO_ROW)
@@ -1216,7 +1257,7 @@ ta_counters_count(ta_counters_t *c, ta_str_t tenant, ta_stream_t stream, const t
            : what->verdict == TA_COUNT_WOULD_REFUSE ? TOUCH_WOULD : TOUCH_DENIED;
     u.arg = r;
     row = locate(c, tenant, 1, &u, &over);
-    hot = &c->hot[row].s[stream];
+    hot = &c->hot[stream][row];
     cold = &c->cold[row].s[stream];
     switch (what->verdict) {
     case TA_COUNT_REFUSED:
@@ -1260,7 +1301,7 @@ ta_counters_hour_add(ta_counters_t *c, ta_str_t tenant, ta_stream_t stream, int6
     recheck(c);
     if (c->map == NULL || !c->writer)
         return;
-    w = &c->win[locate(c, tenant, 1, &u, &over)].hour[stream][b % WINDOW];
+    w = &c->win[stream][locate(c, tenant, 1, &u, &over)].hour[b % WINDOW];
     old = atomic_load_explicit(w, memory_order_relaxed);
     do {
         if ((uint32_t) (old >> 32) < b)
@@ -1272,16 +1313,16 @@ ta_counters_hour_add(ta_counters_t *c, ta_str_t tenant, ta_stream_t stream, int6
     } while (!atomic_compare_exchange_weak_explicit(w, &old, nw, memory_order_relaxed, memory_order_relaxed));
 }
 
-/* window - the messages in a row's hourly window of one stream at bucket b */
+/* window - the messages in a row's hourly window (of one stream) at bucket b */
 static uint64_t
-window(const win_row_t *s, unsigned stream, uint32_t b)
+window(const win_t *s, uint32_t b)
 {
     uint64_t sum = 0, v;
     uint32_t vb;
     int      i;
 
     for (i = 0; i < WINDOW; i++) {
-        v = atomic_load_explicit(&s->hour[stream][i], memory_order_relaxed);
+        v = atomic_load_explicit(&s->hour[i], memory_order_relaxed);
         vb = (uint32_t) (v >> 32);
         if (vb <= b && b - vb < WINDOW)
             sum += (uint32_t) v;
@@ -1306,14 +1347,13 @@ ta_counters_hour(ta_counters_t *c, ta_str_t tenant, int64_t now, uint64_t out[TA
     if (c->map == NULL || (row = locate(c, tenant, 0, &every, &over)) == NO_ROW)
         return;
     for (st = 0; st < TA_STREAMS; st++)
-        out[st] = window(&c->win[row], st, bucket_of(now));
+        out[st] = window(&c->win[st][row], bucket_of(now));
 }
 
 /* fill_row - a snapshot of row n */
 static void
 fill_row(const ta_counters_t *c, uint32_t n, int64_t now, ta_counters_row_t *row)
 {
-    const hot_row_t  *h = &c->hot[n];
     const cold_row_t *s = &c->cold[n];
     size_t            len = s->name_len, keep = len < NAME_MAX_ ? len : NAME_MAX_;
     unsigned          st, r;
@@ -1327,15 +1367,17 @@ fill_row(const ta_counters_t *c, uint32_t n, int64_t now, ta_counters_row_t *row
             row->name[row->name_len++] = '~';
     }
     for (st = 0; st < TA_STREAMS; st++) {
-        row->s[st].accepted = atomic_load_explicit(&h->s[st].accepted, memory_order_relaxed);
-        row->s[st].bytes = atomic_load_explicit(&h->s[st].bytes, memory_order_relaxed);
-        row->s[st].sig[0] = atomic_load_explicit(&h->s[st].sig[0], memory_order_relaxed);
-        row->s[st].sig[1] = atomic_load_explicit(&h->s[st].sig[1], memory_order_relaxed);
+        const hot_t *h = &c->hot[st][n];
+
+        row->s[st].accepted = atomic_load_explicit(&h->accepted, memory_order_relaxed);
+        row->s[st].bytes = atomic_load_explicit(&h->bytes, memory_order_relaxed);
+        row->s[st].sig[0] = atomic_load_explicit(&h->sig[0], memory_order_relaxed);
+        row->s[st].sig[1] = atomic_load_explicit(&h->sig[1], memory_order_relaxed);
         for (r = 0; r < TA_R_COUNT; r++) {
             row->s[st].denied[r] = atomic_load_explicit(&s->s[st].denied[r], memory_order_relaxed);
             row->s[st].would[r] = atomic_load_explicit(&s->s[st].would[r], memory_order_relaxed);
         }
-        row->s[st].hour = window(&c->win[n], st, bucket_of(now));
+        row->s[st].hour = window(&c->win[st][n], bucket_of(now));
     }
 }
 

@@ -106,14 +106,15 @@
  *	check value of a header (its first 64 octets) to match its fields,
  *	for tests that forge one.
  *
- *	A handle remembers where it found each tenant (up to 16,384 of them,
- *	in 128 KB of memory it maps at its first lookup), so that counting
+ *	A handle remembers where it found each tenant (8 in the handle; up
+ *	to 16,384 in 128 KB of memory it maps for a ninth), so that counting
  *	an accepted message of a tenant seen before reads one line of that
  *	memory and one of the table: the line of the tenant's row that the
  *	message counts in, which also holds the hash that tells the handle
  *	the row is still the tenant's (a tenant with an hourly cap adds the
  *	line of its window). A table opened or made again, or replaced,
- *	empties it.
+ *	empties it; a handle that counts far more tenants than it holds, at
+ *	random, mostly leaves it aside.
  *
  *	All functions accept c == NULL: they do nothing, or give zeros. A
  *	handle is for one thread at a time (its cache is not shared); a

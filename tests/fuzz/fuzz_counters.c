@@ -19,6 +19,7 @@
 #include "ta_counters.h"
 
 #define NOW 1800000000LL
+#define FIXED 12            /* names counted in every table: more than the handle's own cache set holds */
 
 /* row_ok - what a row handed out must be, whatever the file holds */
 static int
@@ -52,8 +53,8 @@ count_all(ta_counters_t *c, const ta_str_t *fixed, const ta_str_t *names)
     uint64_t   hour[TA_STREAMS];
     size_t     i;
 
-    for (i = 0; i < 7; i++) {
-        ta_str_t name = i < 4 ? fixed[i] : names[i - 4];
+    for (i = 0; i < FIXED + 3; i++) {
+        ta_str_t name = i < FIXED ? fixed[i] : names[i - FIXED];
 
         memset(&what, 0, sizeof(what));
         what.verdict = (ta_count_verdict_t) (i % 4);
@@ -86,8 +87,9 @@ static void
 exercise(void *map, size_t size, const uint8_t *data, size_t len)
 {
     static const char long_name[] = "a-name-longer-than-eighty-seven-octets-is-kept-cut-and-told-apart-by-its-whole-hash-xxxxxxxx";
+    static const char many[] = "t0t1t2t3t4t5t6t7";
     ta_counters_t    *c;
-    ta_str_t          names[3] = { TA_STR_NULL, TA_STR_NULL, TA_STR_NULL }, fixed[4];
+    ta_str_t          names[3] = { TA_STR_NULL, TA_STR_NULL, TA_STR_NULL }, fixed[FIXED];
     uint64_t          tenants, capacity, overflow;
     char              err[300];
     size_t            i;
@@ -99,6 +101,8 @@ exercise(void *map, size_t size, const uint8_t *data, size_t len)
     fixed[1] = ta_str("", 0);
     fixed[2] = ta_str(long_name, sizeof(long_name) - 1);
     fixed[3] = ta_str((const char *) data, len < 40 ? len : 40);
+    for (i = 4; i < FIXED; i++)
+        fixed[i] = ta_str(many + 2 * (i - 4), 2);
     count_all(c, fixed, names);
     scribble(map, size, data, len);
     count_all(c, fixed, names);

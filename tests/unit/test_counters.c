@@ -2,11 +2,17 @@
  * test_counters - the per-tenant counter table: counts land in their
  * rows, long names, the (none) and (other) rows, the hourly window across
  * buckets, exact totals from 8 processes at once, a table removed,
- * damaged, of garbage, of a newer format, in a directory that cannot be
- * written, on a full file system; the alarm said once.
+ * damaged, of garbage, of a newer or an older format, in a directory
+ * that cannot be written, on a full file system; the alarm said once. The
+ * handle's cache of rows: emptied when the table is made again or
+ * replaced (the tenants numbered otherwise, the table smaller), not
+ * believed when the table changes under it, right with more tenants than
+ * it holds.
  *
  * `test_counters --write-fixture FILE [exim|nginx]` writes the table
- * tests/cli/stats.sh reads (see fixture() for what it holds).
+ * tests/cli/stats.sh reads (see fixture() for what it holds);
+ * `test_counters --write-seeds DIR` the seed tables of fuzz_counters
+ * (tests/fuzz/corpus/fuzz_counters: made again when the format changes).
  */
 #define _GNU_SOURCE     /* unshare(CLONE_NEWNS) for the full file system test */
 #include <errno.h>
@@ -827,10 +833,10 @@ test_cache_stale(void **state)
         assert_int_equal(r.s[0].bytes, 100 + i);
     }
     /* a row whose key is damaged is not believed either: the tenant gets a
-     * new row. Format 2: the rows' hot parts (128 octets each, the first
-     * line stream 0's key and counts) come first after the index. */
+     * new row. Format 2: the rows' lines of stream 0 (key and counts, 64
+     * octets) come first after the index. */
     row = ta_counters_file_size(64) - ta_counters_file_size(63);
-    memset(a + size - 64 * row + 2 * 128, 0, 64);  /* row 2: t3 */
+    memset(a + size - 64 * row + 2 * 64, 0, 64);   /* row 2: t3 */
     counted(mem, 3, 1);
     assert_int_equal(rows(mem), 4);             /* t3's old row still shows by name, and its new one */
     ta_counters_close(mem);
@@ -1035,12 +1041,15 @@ test_full_disk(void **state)
  * every kind of count), beta, a name with a quote and a backslash, a name
  * that is not UTF-8, a name cut at 87 octets, the (none) row; hourly
  * window 3 for acme at T0. nginx: acme 2 more accepted, and gamma.
+ * fixture_of makes it with another capacity (the fuzz seeds: of 4, most
+ * of those tenants in (other)), and with more, when many: six tenants
+ * counted on both streams, with windows.
  */
 static int
-fixture(const char *p, const char *kind)
+fixture_of(const char *p, const char *kind, uint32_t capacity, int many)
 {
-    ta_counters_t *c = ta_counters_open_capacity(p, 0644, 64, NULL, 0);
-    char           long_name[100];
+    ta_counters_t *c = ta_counters_open_capacity(p, 0644, capacity, NULL, 0);
+    char           long_name[100], name[16];
     int            i;
 
     if (c == NULL || ta_counters_problem(c) != NULL) {
@@ -1073,7 +1082,38 @@ fixture(const char *p, const char *kind)
                       &(ta_count_t) { TA_COUNT_ACCEPTED, TA_R_NONE, 1, { 0, 0 } });
     count(c, "", TA_STREAM_TRANSACTIONAL, TA_COUNT_REFUSED, TA_R_UNKNOWN_LOGIN, 0, 0, 0);
     count(c, "", TA_STREAM_TRANSACTIONAL, TA_COUNT_REFUSED, TA_R_UNKNOWN_LOGIN, 0, 0, 0);
+    for (i = 10; many && i < 16; i++) {
+        snprintf(name, sizeof(name), "t%d", i);
+        count(c, name, (ta_stream_t) (i % 2), TA_COUNT_ACCEPTED, TA_R_NONE, (uint64_t) i, 1, 0);
+        ta_counters_hour_add(c, ta_str_cstr(name), (ta_stream_t) (i % 2), T0 + 60 * i);
+    }
     ta_counters_close(c);
+    return 0;
+}
+
+static int
+fixture(const char *p, const char *kind)
+{
+    return fixture_of(p, kind, 64, 0);
+}
+
+/* seeds - fuzz_counters' seed tables in d, made anew */
+static int
+seeds(const char *d)
+{
+    static const struct {
+        const char *name;
+        uint32_t    capacity;
+    } s[] = { { "full4", 4 }, { "table16", 16 }, { "table32", 32 } };
+    char   p[4200];
+    size_t i;
+
+    for (i = 0; i < sizeof(s) / sizeof(s[0]); i++) {
+        snprintf(p, sizeof(p), "%s/%s", d, s[i].name);
+        unlink(p);
+        if (fixture_of(p, "exim", s[i].capacity, s[i].capacity == 32) != 0)
+            return 1;
+    }
     return 0;
 }
 
@@ -1098,5 +1138,7 @@ main(int argc, char **argv)
 
     if (argc >= 3 && strcmp(argv[1], "--write-fixture") == 0)
         return fixture(argv[2], argc > 3 ? argv[3] : "exim");
+    if (argc >= 3 && strcmp(argv[1], "--write-seeds") == 0)
+        return seeds(argv[2]);
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
