@@ -895,12 +895,19 @@ render_sender(ta_txn_t *t)
     fx->sender = ta_str(t->sender, n);
 }
 
+/* txn_log_ctx - what the transaction's log line says besides the verdict */
+static ta_log_ctx_t
+txn_log_ctx(const ta_txn_t *t)
+{
+    return log_ctx("data", t->tenant, txn_login(t), ta_str(t->qid, t->qid_len),
+                   t->ns > 0 ? t->ns / 1000 : 0);
+}
+
 /* render_log_texts - the reply and log line of the transaction's verdict */
 static void
 render_log_texts(ta_txn_t *t)
 {
-    ta_log_ctx_t lc = log_ctx("data", t->tenant, txn_login(t), ta_str(t->qid, t->qid_len),
-                              t->ns > 0 ? t->ns / 1000 : 0);
+    ta_log_ctx_t lc = txn_log_ctx(t);
 
     render_texts(t->e, &t->v, &lc, t->reply, t->reply_text, t->log, &t->fx);
 }
@@ -1000,8 +1007,7 @@ ta_txn_queue_id(ta_txn_t *t, ta_str_t id)
     if (t->qid_len)
         memcpy(t->qid, id.data, t->qid_len);
     if (t->state == TXN_DONE) {
-        lc = log_ctx("data", t->tenant, txn_login(t), ta_str(t->qid, t->qid_len),
-                     t->ns > 0 ? t->ns / 1000 : 0);
+        lc = txn_log_ctx(t);
         t->fx.log = ta_str(t->log, ta_log_format(&t->v, &lc, t->e->conf.log_style, t->log, TA_LOG_MAX));
     }
 }
