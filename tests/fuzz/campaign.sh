@@ -12,7 +12,9 @@
 # target, wall seconds, CPU seconds (user+sys, what the 1 CPU-hour counts),
 # execs, final cov/ft, corpus size, and what a stop found: "crash(FILE)" when
 # the artifact crashes again when run alone, "not-reproduced(FILE)" when it
-# does not (a niced run starved past its timeout).
+# does not (a niced run starved past its timeout), "stopped" when it was
+# stopped with SIGINT (pkill -INT -f build/campaign/fuzz/): the way to pause
+# the campaign, since a run paused with SIGSTOP ends in a false timeout.
 # CPU time, not wall time, is what counts: the campaign runs niced beside
 # other work and may get a fraction of a CPU.
 set -u
@@ -46,7 +48,11 @@ run)
     ft=$(grep -o 'ft: [0-9]*' <<<"$last" | grep -o '[0-9]*')
     corp=$(grep -o 'corp: [0-9]*' <<<"$last" | grep -o '[0-9]*')
     finding=none
-    if [ $rc -ne 0 ]; then
+    if [ $rc -eq 72 ]; then
+        # libFuzzer's exit code for SIGINT: the run was stopped on purpose
+        # (between sessions, or to quiet the machine), nothing was found
+        finding=stopped
+    elif [ $rc -ne 0 ]; then
         a=$(ls -t "$work/crashes" | head -n 1)
         # the artifact alone, not niced: does it really crash or hang?
         if timeout 60 "$f" -timeout=10 "$work/crashes/$a" >"$out.again" 2>&1; then
@@ -59,6 +65,7 @@ run)
         "$start" "$name" "$wall" "$cpu" "${execs:-?}" "${cov:-?}" "${ft:-?}" "${corp:-?}" \
         "$finding" >>"$log"
     tail -n 1 "$log"
+    [ $rc -eq 72 ] && exit 0
     exit $rc ;;
 merge)
     # -merge=1 keeps the smallest set of inputs that covers what all of them cover
