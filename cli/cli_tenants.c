@@ -46,8 +46,6 @@ add_tenant(ta_cli_ids_t *ids, const ta_tenant_t *t)
 
     if (ids->tenant && (strlen(ids->tenant) != t->name.len || memcmp(ids->tenant, t->name.data, t->name.len)))
         return 0;
-    if (ids->n && ta_str_eq(ids->v[ids->n - 1].tenant->name, t->name))
-        return 1;       /* the same tenant again, for its next login */
     for (i = 0; i < t->nidentities; i++) {
         (void) ta_identity_name(&t->identities[i], name, sizeof(name));
         if (ids->identity && strcasecmp(ids->identity, name) != 0)

@@ -244,36 +244,10 @@ key_path(const ta_key_t *k, char *path, size_t size)
     return 1;
 }
 
-/* The distinct key files found unusable: a tenant with several logins comes
- * once per login from ta_store_each, its keys with it. */
-#define FAILED_SEEN 256
-
-typedef struct {
-    uint32_t hash[FAILED_SEEN];
-    size_t   n;
-} failed_set_t;
-
-/* first_failure - 1 the first time this key file fails (a set of hashes:
- * beyond its room every failure counts, which only overstates) */
-static int
-first_failure(failed_set_t *set, const char *path)
-{
-    uint32_t h = ta_str_hash(ta_str_cstr(path));
-    size_t   i;
-
-    for (i = 0; i < set->n; i++)
-        if (set->hash[i] == h)
-            return 0;
-    if (set->n < FAILED_SEEN)
-        set->hash[set->n++] = h;
-    return 1;
-}
-
 typedef struct {
     size_t       left;          /* room left in the key cache */
     size_t       failed;        /* active keys this process cannot use */
     char         first[320];    /* the first of them, and why */
-    failed_set_t seen;
 } warm_t;
 
 /* each_active_key - fn for each active key of a tenant, with its file name,
@@ -308,7 +282,7 @@ warm_key(const ta_tenant_t *t, const ta_key_t *tk, const char *path, void *arg)
     if (ta_key_get(path, tk->alg, &key, err, sizeof(err)) == TA_OK) {
         EVP_PKEY_free(key);     /* parsed and cached is all we wanted */
         w->left--;
-    } else if (first_failure(&w->seen, path) && w->failed++ == 0) {
+    } else if (w->failed++ == 0) {
         /* said now, at start; each message it would sign still tempfails */
         snprintf(w->first, sizeof(w->first), "tenant %.*s: %s", (int) t->name.len, t->name.data, err);
     }
@@ -372,7 +346,6 @@ typedef struct {
     int          ngroups;
     size_t       failed;
     char         first[800];
-    failed_set_t seen;
 } access_t;
 
 /* access_key - one active key file, as the user would read it */
@@ -383,8 +356,7 @@ access_key(const ta_tenant_t *t, const ta_key_t *tk, const char *path, void *arg
     char      why[400];
 
     (void) tk;
-    if (!readable_by(path, a->uid, a->groups, a->ngroups, why, sizeof(why))
-        && first_failure(&a->seen, path) && a->failed++ == 0)
+    if (!readable_by(path, a->uid, a->groups, a->ngroups, why, sizeof(why)) && a->failed++ == 0)
         snprintf(a->first, sizeof(a->first), "tenant %.*s: %s", (int) (t->name.len > 255 ? 255 : t->name.len),
                  t->name.data, why);
     return 0;

@@ -499,13 +499,33 @@ ta_store_tenant(ta_store_t *st, ta_str_t name, ta_tenant_t **out, char *err, siz
     return ta_store_lookup(st, ta_str(login, vlen), out, err, errlen);
 }
 
-/* each - every login's tenant, lent to lend or given to give */
+/* same_tenant - is the record under the cursor the previous login's tenant?
+ * compile writes a tenant's logins one after another with the same record,
+ * but for its last byte (the login's stream) from format 4 on; cdb keeps
+ * that order */
+static int
+same_tenant(ta_store_t *st, const char **prev, unsigned *prevlen)
+{
+    unsigned    len = cdb_datalen(&st->cdb), cmp;
+    const char *rec = cdb_get(&st->cdb, len, cdb_datapos(&st->cdb));
+    int         same;
+
+    if (rec == NULL)
+        return 0;               /* tenant_record reports the damage */
+    cmp = st->settings.version >= 4 && len > 0 ? len - 1 : len;
+    same = *prev != NULL && *prevlen == len && memcmp(*prev, rec, cmp) == 0;
+    *prev = rec;
+    *prevlen = len;
+    return same;
+}
+
+/* each - every tenant once, lent to lend or given to give */
 static int
 each(ta_store_t *st, int (*lend)(const ta_tenant_t *t, void *arg),
     int (*give)(ta_tenant_t *t, void *arg), void *arg, char *err, size_t errlen)
 {
-    unsigned     pos, klen;
-    const char  *k;
+    unsigned     pos, klen, prevlen = 0;
+    const char  *k, *prev = NULL;
     ta_tenant_t *t;
     int          rc;
 
@@ -514,7 +534,9 @@ each(ta_store_t *st, int (*lend)(const ta_tenant_t *t, void *arg),
         klen = cdb_keylen(&st->cdb);
         k = cdb_get(&st->cdb, klen, cdb_keypos(&st->cdb));
         if (k == NULL || klen < 2 || k[0] != 'L')
-            continue;                   /* the settings records */
+            continue;                   /* the settings and name records */
+        if (same_tenant(st, &prev, &prevlen))
+            continue;                   /* its next login */
         if (tenant_record(st, ta_str(k + 1, klen - 1), &t, err, errlen) != TA_OK)
             return TA_ESYSTEM;
         if (give != NULL) {
@@ -533,7 +555,7 @@ each(ta_store_t *st, int (*lend)(const ta_tenant_t *t, void *arg),
     return TA_OK;
 }
 
-/* ta_store_each - every login's tenant, lent to fn */
+/* ta_store_each - every tenant once, lent to fn */
 int
 ta_store_each(ta_store_t *st, int (*fn)(const ta_tenant_t *t, void *arg), void *arg,
     char *err, size_t errlen)
@@ -541,7 +563,7 @@ ta_store_each(ta_store_t *st, int (*fn)(const ta_tenant_t *t, void *arg), void *
     return each(st, fn, NULL, arg, err, errlen);
 }
 
-/* ta_store_each_owned - every login's tenant, given to fn (which frees it) */
+/* ta_store_each_owned - every tenant once, given to fn (which frees it) */
 int
 ta_store_each_owned(ta_store_t *st, int (*fn)(ta_tenant_t *t, void *arg), void *arg,
     char *err, size_t errlen)

@@ -43,10 +43,10 @@ int  ta_store_tenant(ta_store_t *st, ta_str_t name, ta_tenant_t **out, char *err
  *	ta_store_lookup() finds the tenant acting for an SMTP AUTH login and
  *	returns a record in one allocation (free it with ta_tenant_free());
  *	its strings stay valid after the store is refreshed or closed.
- *	ta_store_each() hands every login's tenant to fn (a tenant with
- *	several logins comes once per login), until fn returns non-zero: for
- *	warming caches, not for the message path. ta_store_each_owned() is
- *	the same, but fn owns each record and frees it (ta_tenant_free) when
+ *	ta_store_each() hands every tenant to fn once (as its first login
+ *	finds it; a tenant with no login is in no record), until fn returns
+ *	non-zero: for warming caches, not for the message path.
+ *	ta_store_each_owned() is the same, but fn owns each record and frees it (ta_tenant_free) when
  *	it is done with it, for commands that keep many.
  *
  *	Settings that are not per tenant (what to do with a login that has no

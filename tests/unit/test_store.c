@@ -135,9 +135,9 @@ test_round_trip(void **state)
     ta_store_close(st);
 }
 
-/* count_logins - ta_store_each callback: logins seen, how many act as acme; stops after counts[2] */
+/* count_tenants - ta_store_each callback: tenants seen, how many are acme; stops after counts[2] */
 static int
-count_logins(const ta_tenant_t *t, void *arg)
+count_tenants(const ta_tenant_t *t, void *arg)
 {
     int *counts = arg;
 
@@ -158,14 +158,27 @@ test_each(void **state)
     write_file(src, good);
     assert_int_equal(ta_store_compile(src, store, NULL, err, sizeof(err)), TA_OK);
     assert_int_equal(ta_store_open(store, &st, err, sizeof(err)), TA_OK);
-    /* three logins: acme twice (acme, acme-billing), globex once */
-    assert_int_equal(ta_store_each(st, count_logins, counts, err, sizeof(err)), TA_OK);
-    assert_int_equal(counts[0], 3);
-    assert_int_equal(counts[1], 2);
+    /* three logins (acme, acme-billing, globex) but two tenants, each once */
+    assert_int_equal(ta_store_each(st, count_tenants, counts, err, sizeof(err)), TA_OK);
+    assert_int_equal(counts[0], 2);
+    assert_int_equal(counts[1], 1);
     counts[0] = counts[1] = 0;
     counts[2] = 1;
-    assert_int_equal(ta_store_each(st, count_logins, counts, err, sizeof(err)), TA_OK);
+    assert_int_equal(ta_store_each(st, count_tenants, counts, err, sizeof(err)), TA_OK);
     assert_int_equal(counts[0], 1);
+    ta_store_close(st);
+
+    /* logins of different streams differ in their record's last byte: still one tenant */
+    write_file(src, "tenant acme { login acme; login acme-news broadcast; login acme-b;\n"
+               "  identity acme.example { mode domain; key s1 { algorithm rsa-sha256; file a.s1.pem; state active; } } }\n"
+               "tenant globex { login globex; identity globex.example { mode domain;\n"
+               "  key s1 { algorithm rsa-sha256; file b.s1.pem; state active; } } }\n");
+    assert_int_equal(ta_store_compile(src, store, NULL, err, sizeof(err)), TA_OK);
+    assert_int_equal(ta_store_open(store, &st, err, sizeof(err)), TA_OK);
+    memset(counts, 0, sizeof(counts));
+    assert_int_equal(ta_store_each(st, count_tenants, counts, err, sizeof(err)), TA_OK);
+    assert_int_equal(counts[0], 2);
+    assert_int_equal(counts[1], 1);
     ta_store_close(st);
 }
 
