@@ -38,8 +38,8 @@
 #define TA_STORE_FORMAT_H
 
 #define TA_STORE_MAGIC      "TAST"
-#define TA_STORE_VERSION    4
-#define TA_STORE_VERSION_MIN 1
+#define TA_STORE_VERSION    4u
+#define TA_STORE_VERSION_MIN 1u
 #define TA_STORE_META_KEY   "\0meta"
 #define TA_STORE_META_KLEN  5
 #define TA_STORE_PROVIDER_KEY  "\0prov"
