@@ -7,9 +7,12 @@
 #   tests/fuzz/campaign.sh merge FUZZER         minimize committed + campaign corpus
 #                                               into tests/fuzz/corpus/NAME
 #   tests/fuzz/campaign.sh replay FUZZER        run every committed input once
+#   tests/fuzz/campaign.sh report               CPU hours so far per target, from
+#                                               the run log (a Markdown table)
 #
-# The run log (build/fuzz-campaign/runs.log) has one line per run: UTC start,
-# target, wall seconds, CPU seconds (user+sys, what the 1 CPU-hour counts),
+# The run log (tests/fuzz/campaign-runs.log, committed: the campaign's
+# record) has one line per run: UTC start, target, the commit it was built
+# from, wall seconds, CPU seconds (user+sys, what the 1 CPU-hour counts),
 # execs, final cov/ft, corpus size, and what a stop found: "crash(FILE)" when
 # the artifact crashes again when run alone, "not-reproduced(FILE)" when it
 # does not (a niced run starved past its timeout), "stopped" when it was
@@ -18,18 +21,45 @@
 # CPU time, not wall time, is what counts: the campaign runs niced beside
 # other work and may get a fraction of a CPU.
 set -u
-cmd=$1 f=$2
-name=$(basename "$f")
 top=$(cd "$(dirname "$0")/../.." && pwd)
+log="$top/tests/fuzz/campaign-runs.log"
+cmd=${1:-}
+if [ "$cmd" = report ]; then
+    # every target in tests/fuzz/, with or without runs
+    for t in "$top"/tests/fuzz/fuzz_*.c; do basename "$t" .c; done |
+    awk -v runlog="$log" '
+        BEGIN {
+            while ((getline line < runlog) > 0) {
+                n = split(line, w, " ")
+                t = w[2]
+                for (i = 3; i <= n; i++) {
+                    if (w[i] ~ /^cpu=/)   cpu[t] += substr(w[i], 5)
+                    if (w[i] ~ /^execs=/) execs[t] += substr(w[i], 7)
+                }
+                runs[t]++
+                last[t] = substr(w[1], 1, 10)
+            }
+            print "| target | runs | CPU hours | execs | last run | of 1 CPU-hour |"
+            print "|---|---|---|---|---|---|"
+        }
+        {
+            h = cpu[$1] / 3600
+            printf "| %s | %d | %.2f | %d | %s | %s |\n", $1, runs[$1], h, execs[$1],
+                   (runs[$1] ? last[$1] : "-"), (h >= 1 ? "done" : sprintf("%d%%", h * 100))
+        }'
+    exit 0
+fi
+f=${2:-}
+name=$(basename "$f")
 seeds="$top/tests/fuzz/corpus/$name"
 work="$top/build/fuzz-campaign/$name"
-log="$top/build/fuzz-campaign/runs.log"
 mkdir -p "$work/corpus" "$work/crashes"
 
 case $cmd in
 run)
     secs=$3
     start=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+    commit=$(git -C "$top" rev-parse --short=7 HEAD 2>/dev/null || echo unknown)
     t0=$(date +%s)
     out="$work/run-$(date -u +%Y%m%dT%H%M%S).log"
     args=("$work/corpus")
@@ -61,8 +91,8 @@ run)
             finding="crash($a)"
         fi
     fi
-    printf '%s %s wall=%s cpu=%s execs=%s cov=%s ft=%s corp=%s finding=%s\n' \
-        "$start" "$name" "$wall" "$cpu" "${execs:-?}" "${cov:-?}" "${ft:-?}" "${corp:-?}" \
+    printf '%s %s commit=%s wall=%s cpu=%s execs=%s cov=%s ft=%s corp=%s finding=%s\n' \
+        "$start" "$name" "$commit" "$wall" "$cpu" "${execs:-?}" "${cov:-?}" "${ft:-?}" "${corp:-?}" \
         "$finding" >>"$log"
     tail -n 1 "$log"
     [ $rc -eq 72 ] && exit 0
@@ -85,5 +115,5 @@ replay)
         tail -n 30 "$work/replay.log"; echo "not ok $name replay"; exit 1
     fi ;;
 *)
-    sed -n '2,9p' "$0"; exit 64 ;;
+    sed -n '2,11p' "$0"; exit 64 ;;
 esac
