@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # campaign.sh - the long fuzz campaign (tests/fuzz/CAMPAIGN.md), one run at a time.
 #
-#   tests/fuzz/campaign.sh run FUZZER SECONDS   fuzz from the committed corpus plus
-#                                               the campaign's own, at nice 19, and
+#   tests/fuzz/campaign.sh run FUZZER SECONDS [CPU]
+#                                               fuzz from the committed corpus plus
+#                                               the campaign's own, at nice 19, for
+#                                               SECONDS of wall time or until the
+#                                               fuzzer has had CPU seconds, and
 #                                               append one line to the run log
 #   tests/fuzz/campaign.sh merge FUZZER         minimize committed + campaign corpus
 #                                               into tests/fuzz/corpus/NAME
@@ -58,18 +61,38 @@ mkdir -p "$work/corpus" "$work/crashes"
 case $cmd in
 run)
     secs=$3
+    cpu_budget=${4:-}
     start=$(date -u +%Y-%m-%dT%H:%M:%SZ)
     commit=$(git -C "$top" rev-parse --short=7 HEAD 2>/dev/null || echo unknown)
     t0=$(date +%s)
     out="$work/run-$(date -u +%Y%m%dT%H%M%S).log"
     args=("$work/corpus")
     [ -d "$seeds" ] && args+=("$seeds")
+    # a CPU budget: several lanes share the CPUs, so wall time says little
+    # about what a run had; a watcher stops the fuzzer with SIGINT once its
+    # own user+system time reaches the budget, and leaves a mark that it did
+    budget_mark="$out.budget"
+    if [ -n "$cpu_budget" ]; then
+        (
+            tck=$(getconf CLK_TCK)
+            while sleep 5; do
+                timer=$(pgrep -P $$ -x time) || continue
+                pid=$(pgrep -P "$timer") || continue
+                ticks=$(awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null) || continue
+                if [ "$ticks" -ge $(( cpu_budget * tck )) ]; then
+                    touch "$budget_mark"; kill -INT "$pid"; exit 0
+                fi
+            done
+        ) &
+        watcher=$!
+    fi
     # -timeout is generous: a niced run can be starved for seconds on a busy
     # machine; a timeout found is run again alone below before it counts
     /usr/bin/time -f 'cpu %U %S' -o "$out.time" nice -n 19 "$f" \
         -max_total_time="$secs" -max_len=65536 -timeout="${TIMEOUT:-120}" -rss_limit_mb=2048 \
         -print_final_stats=1 -artifact_prefix="$work/crashes/" "${args[@]}" >"$out" 2>&1
     rc=$?
+    [ -n "$cpu_budget" ] && kill "$watcher" 2>/dev/null
     wall=$(( $(date +%s) - t0 ))
     cpu=$(awk '/^cpu/ { printf "%.0f", $2 + $3 }' "$out.time")
     execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$out" | grep -o '[0-9]*$')
@@ -78,7 +101,10 @@ run)
     ft=$(grep -o 'ft: [0-9]*' <<<"$last" | grep -o '[0-9]*')
     corp=$(grep -o 'corp: [0-9]*' <<<"$last" | grep -o '[0-9]*')
     finding=none
-    if [ $rc -eq 72 ]; then
+    if [ $rc -eq 72 ] && [ -e "$budget_mark" ]; then
+        # stopped by the watcher: the run had its CPU budget
+        finding=none
+    elif [ $rc -eq 72 ]; then
         # libFuzzer's exit code for SIGINT: the run was stopped on purpose
         # (between sessions, or to quiet the machine), nothing was found
         finding=stopped
@@ -115,5 +141,5 @@ replay)
         tail -n 30 "$work/replay.log"; echo "not ok $name replay"; exit 1
     fi ;;
 *)
-    sed -n '2,11p' "$0"; exit 64 ;;
+    sed -n '2,14p' "$0"; exit 64 ;;
 esac
