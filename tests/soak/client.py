@@ -46,7 +46,11 @@ before it took (idle clients wait in their sessions meanwhile).
 
 --rss-pids: the nginx workers to watch: their VmRSS is read from /proc when
 --rss-first transactions through the target named "nginx" are done, and at
-the end; printed as "rss PID first_kB last_kB" lines.
+the end; printed as "rss PID first_kB last_kB" lines. In between it is
+sampled 40 times; "rss-peaks PID early_kB late_kB" gives each worker's
+highest sample in the earlier and in the later half of the run from
+--rss-first on: a leak raises the later peak, while the in-flight sessions'
+ups and downs are in both.
 
 Every socket operation has a timeout and the whole run a --deadline, so a
 client never hangs."""
@@ -89,7 +93,7 @@ WORDS = ("statement invoice account balance payment due reminder order shipped "
          "newsletter offer discount member renewal schedule update notice").split()
 
 lock = threading.Lock()
-state = {"next": 0, "done": 0, "nginx_done": 0, "rss_first": None,
+state = {"next": 0, "done": 0, "nginx_done": 0, "rss_first": None, "rss_samples": [],
          "gate": 0 if a.gate else a.messages}
 out = open(a.out, "w")
 
@@ -379,8 +383,9 @@ def rss(pids):
 
 
 def progress(stop):
-    """the count for soak.sh's schedule; the first RSS sample"""
+    """the count for soak.sh's schedule; the RSS samples"""
     pids = [p for p in a.rss_pids.split(",") if p]
+    every = max(1, (a.messages - a.rss_first) // 40)
     while not stop.is_set():
         with lock:
             done, nd = state["done"], state["nginx_done"]
@@ -394,6 +399,9 @@ def progress(stop):
                 pass
         if pids and state["rss_first"] is None and nd >= a.rss_first:
             state["rss_first"] = (nd, rss(pids))
+            state["rss_samples"].append(state["rss_first"])
+        elif pids and state["rss_samples"] and nd >= state["rss_samples"][-1][0] + every:
+            state["rss_samples"].append((nd, rss(pids)))
         tmp = a.progress + ".tmp"
         with open(tmp, "w") as f:
             f.write("%d\n" % done)
@@ -421,6 +429,12 @@ if pids:
     print("rss-at %d %d" % (first[0], state["nginx_done"]))
     for p, f, l in zip(pids, first[1], last):
         print("rss %s %s %s" % (p, f, l))
+    samples = state["rss_samples"] + [(state["nginx_done"], last)]
+    middle = (first[0] + state["nginx_done"]) / 2
+    for i, p in enumerate(pids):
+        early = [s[1][i] for s in samples if s[0] <= middle and s[1][i] is not None]
+        late = [s[1][i] for s in samples if s[0] > middle and s[1][i] is not None]
+        print("rss-peaks %s %s %s" % (p, max(early) if early else None, max(late) if late else None))
 stuck = sum(t.is_alive() for t in threads)
 print("client: %d transactions in %.1f s%s" % (done, time.time() - START,
       ", %d clients still stuck at the deadline" % stuck if stuck else ""))

@@ -19,8 +19,10 @@
 #   SOAK_HOLD=SECS     how long a store, key or temp path stays bad (whole
 #                      seconds, default 4)
 #   SOAK_RSS_BOUND=1   fail when a worker's RSS at the end exceeds its RSS
-#                      after 1,000 messages by more than max(8 MB, 10 %)
-#                      (on by default when MEM >= 10000)
+#                      after 1,000 messages by more than max(8 MB, 10 %),
+#                      or its highest RSS in the later half of the memory
+#                      phase exceeds that of the earlier half by more than
+#                      max(4 MB, 10 %) (on by default when MEM >= 10000)
 #   SOAK_PORT=3800     ports PORT (nginx), PORT+1 (its auth_http), PORT+20
 #                      (the relay behind nginx), PORT+30 (Exim with plugin)
 #   SOAK_KEEP=1        keep the work directory
@@ -291,10 +293,23 @@ while read -r _ pid first last; do
 done < <(grep '^rss ' "$W/memory.out" 2>/dev/null)
 at=$(sed -n 's/^rss-at //p' "$W/memory.out" 2>/dev/null)
 diag "nginx worker RSS after ${at%% *} and after ${at##* } messages through nginx: $rss"
+# the sharper test: sampled through the run, a leak lifts the later half's
+# peak over the earlier half's; a worker that had little of the first
+# messages does not pass it on the 8 MB floor alone
+peaks=""
+peaksok=1
+while read -r _ pid early late; do
+    [ -n "$late" ] && [ "$early" != None ] && [ "$late" != None ] || { peaksok=0; continue; }
+    lim=$(( early / 10 > 4096 ? early / 10 : 4096 ))
+    peaks="$peaks${peaks:+,}$pid:${early}k->${late}k"
+    [ $((late - early)) -le "$lim" ] || peaksok=0
+done < <(grep '^rss-peaks ' "$W/memory.out" 2>/dev/null)
+diag "nginx worker RSS peaks, earlier and later half of the memory phase: $peaks"
 if [ "$BOUND" = 1 ]; then
     check "soak: nginx worker RSS flat: at most max(8 MB, 10 %) above its RSS after ${at%% *} messages" [ $rssok = 1 ]
+    check "soak: nginx worker RSS peak of the later half at most max(4 MB, 10 %) above the earlier half's" [ $peaksok = 1 ]
 fi
 
 summary=$(sed -n 's/^ledger: //p' "$W/ledger.out")
-echo "soak: $summary rss=[${rss:-none}] after=[${at:-}] time=$(( $(date +%s) - T0 ))s tap_failures=$_ta_failures"
+echo "soak: $summary rss=[${rss:-none}] after=[${at:-}] peaks=[${peaks:-none}] time=$(( $(date +%s) - T0 ))s tap_failures=$_ta_failures"
 finish
