@@ -129,6 +129,9 @@ merge)
     rm -rf "$new"; mkdir -p "$new" "$seeds"
     "$f" -merge=1 -max_len=65536 -timeout=10 -rss_limit_mb=2048 "$new" "$seeds" "$work/corpus" \
         >"$work/merge.log" 2>&1 || { tail -n 20 "$work/merge.log"; exit 1; }
+    # inputs named by hand (a finding's artifact, cited in CAMPAIGN.md) stay
+    # under their names; -merge=1 would keep them only as a hash, or not at all
+    find "$seeds" -maxdepth 1 -type f ! -regex '.*/[0-9a-f]\{40\}' -exec cp -p {} "$new/" \;
     rm -rf "$seeds"; mv "$new" "$seeds"
     echo "$name: $(ls "$seeds" | wc -l) inputs, $(du -sk "$seeds" | cut -f1) KB" ;;
 replay)
