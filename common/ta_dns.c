@@ -487,7 +487,8 @@ walk(const ldns_pkt *pkt, int type, walk_t *w, ta_dns_answer_t *ans, int *more)
  * allows one, and a response to our unsigned query has none. The walk is
  * ldns's own record reader over the same positions, so it meets the
  * records ldns_wire2pkt() meets, and like it stops at the first it cannot
- * read (the leak happens before that error too).
+ * read (the leak happens before that error too). Two TSIG records need an
+ * ARCOUNT of two: most answers are not walked.
  */
 static unsigned
 tsig_records(const uint8_t *wire, size_t len)
@@ -502,6 +503,8 @@ tsig_records(const uint8_t *wire, size_t len)
 
     for (s = 0; s < 4; s++)
         count[s] = (unsigned) wire[4 + 2 * s] << 8 | wire[5 + 2 * s];
+    if (count[3] < 2)
+        return 0;
     for (s = 0; s < 4; s++) {
         for (i = 0; i < count[s]; i++) {
             if (ldns_wire2rr(&rr, wire, len, &pos, sect[s]) != LDNS_STATUS_OK)
@@ -531,8 +534,7 @@ parse_packet(const uint8_t *wire, size_t len, int type, walk_t *w, ta_dns_answer
     *more = 0;
     if (!wire || len < 12 || len > WIRE_MAX)
         return fail(ans, TA_DNS_BAD, "answer of %zu octets: not a DNS message", len);
-    /* two TSIG records need an ARCOUNT of two: most answers skip the walk */
-    if ((wire[10] != 0 || wire[11] > 1) && tsig_records(wire, len) > 1)
+    if (tsig_records(wire, len) > 1)
         return fail(ans, TA_DNS_BAD, "malformed answer: more than one TSIG record");
     st = ldns_wire2pkt(&pkt, wire, len);
     if (st != LDNS_STATUS_OK)

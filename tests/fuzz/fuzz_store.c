@@ -17,7 +17,6 @@ remove_store_file(void)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    const char  *path = fuzz_store_path;
     FILE        *f;
     ta_store_t  *st;
     ta_tenant_t *t;
@@ -33,12 +32,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                  access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp", (int) getpid());
         atexit(remove_store_file);
     }
-    f = fopen(path, "wb");
+    f = fopen(fuzz_store_path, "wb");
     if (f == NULL)
         return 0;
     fwrite(data, 1, size, f);
     fclose(f);
-    if (ta_store_open(path, &st, err, sizeof(err)) != TA_OK)
+    if (ta_store_open(fuzz_store_path, &st, err, sizeof(err)) != TA_OK)
         return 0;
     for (i = 0; i < 4; i++) {
         if (ta_store_lookup(st, ta_str_cstr(logins[i]), &t, err, sizeof(err)) == TA_OK) {
