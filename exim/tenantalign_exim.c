@@ -191,8 +191,8 @@ setup(void)
     engine_conf(&ec);
     if (ta_engine_open(&ec, &engine, err, sizeof(err)) != TA_OK)
         engine = NULL;      /* out of memory: every transaction tempfails */
-    if (err[0])
-        log_write(0, LOG_MAIN, "tenantalign: %s", err);
+    if (err[0])     /* an unusable store or PSL: the panic log too, as the alarm goes */
+        log_write(0, LOG_MAIN | LOG_PANIC, "tenantalign: %s", err);
 }
 
 /* policed - is this message one we check? */

@@ -334,7 +334,8 @@ extern ngx_module_t  ngx_mail_module;      /* not in ngx_mail.h */
  * parses the stores' active keys (as many as the key cache holds) before
  * its first session, which would otherwise pay for OpenSSL's first use
  * and the key parsing; keys the worker's user cannot read are said here,
- * at start, not first by a tenant's 451
+ * at start, not first by a tenant's 451, in the mail server's error_log,
+ * where its decisions go (the main one may keep only errors, as Debian's)
  */
 
 static ngx_int_t
@@ -365,7 +366,9 @@ ngx_mail_tenantalign_init_process(ngx_cycle_t *cycle)
 
         ta_engine_preload();        /* once per process */
 
-        if (ngx_mail_tenantalign_engine(tcf, cycle->log) != NGX_OK) {
+        if (ngx_mail_tenantalign_engine(tcf, cscfp[i]->error_log)
+            != NGX_OK)
+        {
             continue;       /* sessions retry, and tempfail meanwhile */
         }
 
@@ -373,8 +376,8 @@ ngx_mail_tenantalign_init_process(ngx_cycle_t *cycle)
                                    sizeof(problem));
 
         if (problem[0] != '\0') {
-            ngx_log_error(NGX_LOG_WARN, cycle->log, 0, "tenantalign: %s",
-                          problem);
+            ngx_log_error(NGX_LOG_WARN, cscfp[i]->error_log, 0,
+                          "tenantalign: %s", problem);
         }
     }
 

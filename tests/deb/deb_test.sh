@@ -78,7 +78,9 @@ exim_conf() {
     local d=$W/exim-$1 split=$2
     rm -rf "$d"; cp -a /etc/exim4 "$d"
     sed -i "s/^dc_use_split_config=.*/dc_use_split_config='$split'/" "$d/update-exim4.conf.conf"
-    if [ -n "${3:-}" ] && [ "$split" = true ]; then
+    if [ "${3:-}" = concurrency ]; then
+        cp /usr/share/doc/tenantalign-exim4/examples/02_tenantalign_concurrency "$d/conf.d/main/"
+    elif [ -n "${3:-}" ] && [ "$split" = true ]; then
         echo 'TENANTALIGN_ENABLE = yes' >>"$d/conf.d/main/000_localmacros"
     elif [ -n "${3:-}" ]; then
         # exim4.conf.localmacros, which update-exim4.conf puts before the template
@@ -246,6 +248,10 @@ check "Exim split, TENANTALIGN_ENABLE: plugin and MAIL ACL" bash -c \
 exim_conf nonsplit-on false enable >"$W/bP.nonsplit-on"
 check "Exim non-split, the one line: valid" test "${PIPESTATUS[0]}" -eq 0
 check "Exim non-split, the one line: plugin loaded" grep -qx "local_scan_path = $EXIM_PLUGIN" "$W/bP.nonsplit-on"
+exim_conf split-concurrency true concurrency >"$W/bP.split-concurrency"
+check "Exim split, the packaged concurrency example copied in: valid" test "${PIPESTATUS[0]}" -eq 0
+check "Exim split, concurrency example: its limits in force" bash -c \
+    'grep -qx "smtp_accept_max = 200" "$1" && grep -qx "queue_run_max = 10" "$1"' _ "$W/bP.split-concurrency"
 
 # 4. installing changes nothing about mail: the plugin enabled in Exim
 #    (local_scan and the MAIL ACL) but the packaged tenantalign.conf

@@ -105,6 +105,8 @@ head -c 3000 /dev/urandom >"$W/a/tenants.bad" && chgrp Debian-exim "$W/a/tenants
 sleep 1.1
 r=$($SEND --login acme --mail-from bounce@acme.example "$W/ok.eml")
 check "corrupt store: 451 (at MAIL)" grep -q '^0 MAIL 451 4.7.0 tenant store unavailable' <<<"$r"
+check "corrupt store: the reason in Exim's main log" grep -q 'tenantalign: store .*tenants.cdb is truncated or not a tenant store' "$W/a/log/mainlog"
+check "corrupt store: and in its panic log" grep -q 'tenantalign: store .*tenants.cdb is truncated or not a tenant store' "$W/a/log/paniclog"
 cp "$W/tenants.good" "$W/a/tenants.cdb"
 sleep 1.1
 mv "$W/a/keys/acme.example.e1.pem" "$W/a/keys/e1.away"
@@ -191,6 +193,18 @@ check "preload: a key Debian-exim cannot read is said once, naming user and file
     grep -q 'tenantalign: warning: 1 active DKIM key .*user Debian-exim.*: their messages get 451; the first: tenant acme: .*acme.example.e1.pem' "$(exim_mainlog "$W/a")"
 chmod 640 "$W/a/keys/acme.example.e1.pem"
 check "no crash, no panic" bash -c '! grep -q "signal\|crash" "$1"/log/paniclog 2>/dev/null' _ "$W/a"
+
+# 11. the concurrency settings as the snippet and README give them are
+#     Exim main options it takes (a comment after a value is an error)
+check "concurrency snippet: Exim takes it, with the values README names" bash -c '[ "$(/usr/sbin/exim4 -C "$1" -bP smtp_accept_max smtp_accept_max_per_host queue_run_max 2>&1)" = "smtp_accept_max = 200
+smtp_accept_max_per_host = 64
+queue_run_max = 10" ]' _ "$TOP/modules/exim4/conf.d/main/02_tenantalign_concurrency"
+for sect in "### Concurrency" "## Reliability"; do
+    awk -v s="$sect" 'index($0, s) == 1 { on = 1; next } on && /^##/ { on = 0 } on && /^    / { sub(/^    /, ""); print }' \
+        "$TOP/README.md" | grep -E '^(#|smtp_accept|queue_run|remote_max)' >"$W/readme-settings.conf"
+    check "README's Exim settings ($sect): Exim takes them" \
+        bash -c 'grep -q "^smtp_accept_max" "$1" && /usr/sbin/exim4 -C "$1" -bV >/dev/null 2>&1' _ "$W/readme-settings.conf"
+done
 # every decision line parses, and the counter tables hold exactly what was logged
 for d in a b; do
     "$TA" stats --json --counters "$W/$d/counters/exim.counters" >"$W/$d.stats.json"

@@ -40,11 +40,12 @@ load_module /usr/lib/nginx/modules/ngx_mail_module.so;
 load_module $NGINX_SO;
 user Debian-exim Debian-exim;
 worker_processes ${NGINX_WORKERS:-1};
-error_log $dir/logs/error.log info;
+error_log $dir/logs/error.log;
 pid $dir/nginx.pid;
 events { worker_connections 256; }
 thread_pool tenantalign threads=2;
 mail {
+    error_log $dir/logs/error.log notice;
     server_name relay.tenantalign.test;
     auth_http 127.0.0.1:$((port + 1))/auth;
     xclient off;

@@ -209,8 +209,9 @@ sleep 1.1
 r=$($SEND --port "$P" --login acme --mail-from bounce@acme.example "$W/ok.eml" 2>&1)
 check "good store back: 250 at once" grep -q '^0 DATA 250' <<<"$r"
 
-# a key the workers' user cannot read is said when a worker starts (error
-# level), not first by a tenant's 451
+# a key the workers' user cannot read is said when a worker starts (warn
+# level, in the mail block's error_log: the main one keeps errors only),
+# not first by a tenant's 451
 chmod 600 "$W/up/keys/acme.example.e1.pem"
 nginx_reload "$W/n"
 # (a new worker under ASan takes a while to start: wait for its line)
