@@ -157,7 +157,9 @@ read_conf(void)
         } else if (strcmp(k, "police_local") == 0 && (!strcmp(v, "yes") || !strcmp(v, "no"))) {
             conf.police_local = v[0] == 'y';
         } else {
-            snprintf(conf.error, sizeof(conf.error), "%s:%d: unknown key or bad value \"%s\"", path, n, k);
+            /* with the value, so that a comment after it is plain to see */
+            snprintf(conf.error, sizeof(conf.error), "%s:%d: unknown key or bad value: %.60s = \"%.120s\"%s",
+                     path, n, k, v, strchr(v, '#') ? " (a comment must be a line of its own)" : "");
             break;
         }
     }

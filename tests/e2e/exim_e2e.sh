@@ -167,6 +167,15 @@ check "police_local: logged with login=-" grep -q \
     'tenantalign: stage=mail tenant=- login=- stream=- qid=- from=- envelope=bounces.acme.example verdict=reject class=no_login code="550 5.7.515" reason="no SMTP AUTH login: the message was not authenticated"' "$(exim_mainlog "$W/a")"
 sed -i 's/^police_local = yes$/police_local = no/' "$W/a/tenantalign.conf"
 
+# 9c. a comment after a value (the file takes whole-line comments only):
+# every policed message tempfails, the reply naming the line and the value
+# (the last line: the counter table is read before it, and counts the 451)
+sed -i 's/^log_format = kv$/log_format = kv      # or json/' "$W/a/tenantalign.conf"
+r=$($SEND --login acme --mail-from bounce@bounces.acme.example "$W/ok.eml" 2>&1)
+check "tenantalign.conf, a comment after a value: 451 at MAIL naming line and value" bash -c \
+    'grep -q "^0 MAIL 451 4.7.0 " <<<"$1" && grep -q "tenantalign.conf:[0-9]*: unknown key or bad value: log_format = .kv *# or json. (a comment must be a line of its own)" <<<"${1//| /}"' _ "$r"
+sed -i 's/^log_format = kv      # or json$/log_format = kv/' "$W/a/tenantalign.conf"
+
 # 10. the daemon preloads the plugin, OpenSSL and the store's keys before it
 # forks: connections still sign (with the keys parsed in the daemon)
 exim_stop "$W/a"; sleep 0.3
