@@ -76,10 +76,24 @@ nginx_start() {
     done
     nginx_bin -p "$dir" -c "$dir/nginx.conf" -e "$dir/logs/error.log" || return 1
     for i in $(seq 50); do
-        (exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null && return 0
+        (exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null && { nginx_san_loaded "$dir"; return; }
         sleep 0.1
     done
     tail -5 "$dir/logs/error.log" >&2
+    return 1
+}
+
+# nginx_san_loaded DIR: with NGINX_SAN, the master really runs with the
+# sanitizers' runtime and the instrumented module (a clean run proves
+# nothing otherwise)
+nginx_san_loaded() {
+    [ -n "${NGINX_SAN:-}" ] || return 0
+    local i maps
+    # the daemonized master writes its pid file just after the port opens
+    for i in $(seq 50); do [ -s "$1/nginx.pid" ] && break; sleep 0.1; done
+    maps=/proc/$(cat "$1/nginx.pid" 2>/dev/null)/maps
+    grep -q '/libasan\.so' "$maps" 2>/dev/null && grep -qF "$(readlink -f "$NGINX_SO")" "$maps" && return 0
+    echo "nginx_start: NGINX_SAN set, but nginx runs without libasan or $NGINX_SO" >&2
     return 1
 }
 

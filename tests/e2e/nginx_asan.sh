@@ -3,7 +3,9 @@
 # module built with ASan + UBSan (make BUILD=build/asan SAN=1 nginx; the
 # core library instrumented too), loaded into Debian's packaged nginx run
 # with the sanitizers' runtimes preloaded (nginx itself is not rebuilt:
-# that is the equivalent the issue allows). Clean means every e2e check
+# that is the equivalent the issue allows); then the small faulted soak
+# (tests/soak/soak_test.sh: both topologies, every fault once, the ledger)
+# with the same module in nginx. Clean means every e2e and soak check
 # passes and the sanitizers wrote no report.
 . "$(dirname "$0")/../lib.sh"
 SO=$TOP/build/asan/ngx_mail_tenantalign_module.so
@@ -17,6 +19,12 @@ passed=$(grep -c '^ok ' "$R/e2e.log")
 failed=$(grep -c '^not ok ' "$R/e2e.log")
 grep '^not ok ' "$R/e2e.log" | sed 's/^/# /'
 check "the nginx e2e suite with the ASan+UBSan module: $passed ok, $failed not ok" [ "$failed" -eq 0 ] && [ "$passed" -gt 100 ]
+# ports 3900-3931: beside soak_test.sh's 3850-3881 and a full soak's 3800
+NGINX_SO=$SO NGINX_SAN=$R SOAK_PORT=${NGINX_ASAN_SOAK_PORT:-3900} bash "$TOP/tests/soak/soak_test.sh" >"$R/soak.log" 2>&1
+passed=$(grep '^ok ' "$R/soak.log" | grep -vc '# SKIP')
+failed=$(grep -c '^not ok ' "$R/soak.log")
+grep -E '^not ok |^soak:' "$R/soak.log" | sed 's/^/# /'
+check "the small soak with the ASan+UBSan module: $passed ok, $failed not ok" [ "$failed" -eq 0 ] && [ "$passed" -gt 5 ]
 reports=$(ls "$R" | grep -E '^(asan|ubsan)\.' || true)
 check "no ASan or UBSan report" [ -z "$reports" ]
 for f in $reports; do head -30 "$R/$f" | sed 's/^/# /'; done
