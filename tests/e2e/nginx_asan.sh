@@ -14,17 +14,20 @@ SO=$TOP/build/asan/ngx_mail_tenantalign_module.so
 R=$(mktemp -d /tmp/ta-nginx-asan.XXXXXX)
 trap 'rm -rf "$R"' EXIT
 chmod 1777 "$R"                     # the workers (Debian-exim) write their reports here
+# suite_clean NAME LOG MIN: LOG (TAP lines) has no failure and more than MIN
+# checks that ran (skips not counted)
+suite_clean() {
+    local passed failed
+    passed=$(grep '^ok ' "$2" | grep -vc '# SKIP')
+    failed=$(grep -c '^not ok ' "$2")
+    grep -E '^not ok |^soak:' "$2" | sed 's/^/# /'
+    check "$1 with the ASan+UBSan module: $passed ok, $failed not ok" [ "$failed" -eq 0 ] && [ "$passed" -gt "$3" ]
+}
 NGINX_SO=$SO NGINX_SAN=$R NGINX_TEST_PORT=${NGINX_ASAN_PORT:-2800} bash "$TOP/tests/e2e/nginx_e2e.sh" >"$R/e2e.log" 2>&1
-passed=$(grep -c '^ok ' "$R/e2e.log")
-failed=$(grep -c '^not ok ' "$R/e2e.log")
-grep '^not ok ' "$R/e2e.log" | sed 's/^/# /'
-check "the nginx e2e suite with the ASan+UBSan module: $passed ok, $failed not ok" [ "$failed" -eq 0 ] && [ "$passed" -gt 100 ]
+suite_clean "the nginx e2e suite" "$R/e2e.log" 100
 # ports 3900-3931: beside soak_test.sh's 3850-3881 and a full soak's 3800
 NGINX_SO=$SO NGINX_SAN=$R SOAK_PORT=${NGINX_ASAN_SOAK_PORT:-3900} bash "$TOP/tests/soak/soak_test.sh" >"$R/soak.log" 2>&1
-passed=$(grep '^ok ' "$R/soak.log" | grep -vc '# SKIP')
-failed=$(grep -c '^not ok ' "$R/soak.log")
-grep -E '^not ok |^soak:' "$R/soak.log" | sed 's/^/# /'
-check "the small soak with the ASan+UBSan module: $passed ok, $failed not ok" [ "$failed" -eq 0 ] && [ "$passed" -gt 5 ]
+suite_clean "the small soak" "$R/soak.log" 5
 reports=$(ls "$R" | grep -E '^(asan|ubsan)\.' || true)
 check "no ASan or UBSan report" [ -z "$reports" ]
 for f in $reports; do head -30 "$R/$f" | sed 's/^/# /'; done
